@@ -1,0 +1,151 @@
+"""`python -m bot …`: web, worker, run, migrate, check-config, setup-webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+import click
+from flask.cli import FlaskGroup
+
+from bot.app import configure_logging, create_app
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _app_factory() -> Any:
+    return create_app(_settings())
+
+
+cli = FlaskGroup(create_app=_app_factory, add_default_commands=False, load_dotenv=False,
+                 help="ShopRelay: every customer conversation in the shop's admin group chat.")
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Print which channels are configured and what is missing (never a secret)."""
+    settings = _settings()
+    for line in settings.describe():
+        click.echo(line)
+
+
+@cli.command("migrate")
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    from db.migrate import upgrade
+
+    configure_logging()
+    settings = _settings()
+    upgrade(settings.database_url)
+    click.echo("database is up to date")
+
+
+@cli.command("worker")
+def worker() -> None:
+    """Deliver the outbox (several may run at once on PostgreSQL)."""
+    from bot.relay.worker import Worker
+    from bot.runtime import Runtime
+
+    configure_logging()
+    runtime = Runtime.create(_settings())
+    running = Worker(runtime).start()
+    _wait_for_signal()
+    running.stop()
+
+
+@cli.command("web")
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
+def web(workers: int) -> None:
+    """Serve the webhooks with gunicorn on HOST:PORT."""
+    from bot.serve import serve_gunicorn
+
+    configure_logging()
+    settings = _settings()
+    _announce(settings)
+    serve_gunicorn(settings, workers=1 if settings.sandbox else workers)
+
+
+@cli.command("run")
+@click.option("--polling", is_flag=True, help="take Telegram updates by long polling "
+              "(for a machine without a public URL)")
+def run(polling: bool) -> None:
+    """Web server and delivery worker in one process (what `make run` starts)."""
+    from bot.relay.worker import Worker
+    from bot.runtime import Runtime
+    from bot.serve import serve_in_process
+
+    configure_logging()
+    settings = _settings()
+    _announce(settings)
+    runtime = Runtime.create(settings)
+    app = create_app(runtime=runtime)
+    running = Worker(runtime).start()
+    stop = threading.Event()
+    if polling:
+        from bot.ingress.polling import Poller
+
+        Poller(runtime, stop).start()
+    serve_in_process(app, settings, stop)
+    stop.set()
+    running.stop()
+
+
+@cli.command("setup-webhooks")
+@click.option("--public-url", required=True, help="https address this server is reached at")
+def setup_webhooks(public_url: str) -> None:
+    """Register the Telegram webhook and print the LINE and Meta callback URLs."""
+    from telegram import Update
+
+    from bot.relay.telegram_client import make_bot
+
+    settings = _settings()
+    root = public_url.rstrip("/")
+    if settings.telegram_enabled and not settings.sandbox:
+        if not settings.telegram_webhook_secret:
+            raise click.ClickException("set TELEGRAM_WEBHOOK_SECRET first (or use run --polling)")
+
+        async def register() -> None:
+            async with make_bot(settings) as bot:
+                await bot.set_webhook(f"{root}/webhooks/telegram",
+                                      secret_token=settings.telegram_webhook_secret,
+                                      allowed_updates=Update.ALL_TYPES)
+
+        asyncio.run(register())
+        click.echo(f"Telegram webhook set to {root}/webhooks/telegram")
+    click.echo(f"LINE webhook URL (LINE Developers console → Messaging API): {root}/webhooks/line")
+    click.echo(f"Meta callback URL (App dashboard → Webhooks): {root}/webhooks/meta")
+    click.echo(f"Also set PUBLIC_URL={root} so LINE can fetch pictures admins send.")
+
+
+def _announce(settings: Settings) -> None:
+    if settings.sandbox:
+        log.warning("SANDBOX MODE: no platform credentials are set, so ShopRelay talks to "
+                    "fake LINE and Telegram servers inside this app.")
+        log.warning("Open http://%s:%s/sandbox to play customer and admin.",
+                    settings.host, settings.port)
+    for line in settings.describe():
+        log.info("%s", line)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def main() -> None:
+    cli.main(prog_name="python -m bot")

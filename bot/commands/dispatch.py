@@ -1,0 +1,43 @@
+"""From a parsed command to a Reply, through the one error funnel."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from bot.commands import (
+    REGISTRY,
+    Command,
+    CommandError,
+    Invocation,
+    ParseError,
+    Reply,
+    basic,  # noqa: F401  (registers its commands)
+    closest,
+    may,
+    usage_line,
+)
+
+log = logging.getLogger("bot.commands")
+
+
+def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
+    if isinstance(parsed, ParseError):
+        return Reply(f"I did not understand that: {escape(parsed.reason)}. /help lists the commands.")
+    spec = REGISTRY.get(parsed.name)
+    if spec is None:
+        guess = closest(parsed.name)
+        hint = f" Did you mean /{guess}?" if guess else ""
+        return Reply(f"There is no /{escape(parsed.name)} command.{hint} /help lists them all.")
+    if not may(inv.admin.role, spec.role):
+        return Reply(f"/{spec.name} needs the {spec.role} role; ask the shop owner.")
+    if spec.in_topic and inv.conversation is None:
+        return Reply(f"/{spec.name} works inside a conversation's topic.")
+    try:
+        return spec.handler(inv, parsed)
+    except CommandError as exc:
+        return Reply(f"{escape(str(exc))}\nUsage: {escape(usage_line(spec))}")
+    except Exception:
+        log.exception("command /%s failed", parsed.name)
+        return Reply(f"/{spec.name} did not work because of an error on our side; "
+                     "it is in the server log.")

@@ -1,0 +1,227 @@
+"""Typed settings, read once from the environment and `.env`.
+
+Real environment variables win over `.env`. A channel whose variables are all
+unset is off; one with only some of them set stops start-up with one line
+naming what is missing (ConfigError). Secrets never appear in `describe()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite:///var/shoprelay.db"
+
+# The sandbox reuses the fixtures' test secrets, so a fixture signed with
+# ../shared/fixtures/sign.py can be posted to a sandbox instance as it is.
+SANDBOX_LINE_SECRET = "line-test-secret"
+SANDBOX_TELEGRAM_SECRET = "tg-test-secret"
+SANDBOX_ADMIN_CHAT_ID = -1002145678901
+SANDBOX_TOKEN = "123456:sandbox"
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one line a shop owner can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    media_dir: str = "var/media"
+
+    telegram_bot_token: str = ""
+    telegram_admin_chat_id: int = 0
+    telegram_webhook_secret: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_owner_ids: tuple[int, ...] = ()
+    # Telegram allows about 20 messages a minute into one group; the sender
+    # paces itself below that instead of collecting 429s.
+    telegram_group_per_minute: int = 20
+
+    line_channel_secret: str = ""
+    line_channel_access_token: str = ""
+    line_admin_group_id: str = ""
+    line_api_url: str = "https://api.line.me"
+    line_data_api_url: str = "https://api-data.line.me"
+
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    facebook_page_id: str = ""
+    facebook_page_access_token: str = ""
+    instagram_account_id: str = ""
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v23.0"
+
+    worker_poll_seconds: float = 0.5
+    sandbox: bool = False
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret)
+
+    @property
+    def facebook_enabled(self) -> bool:
+        return bool(self.meta_app_secret)
+
+    @property
+    def instagram_enabled(self) -> bool:
+        return bool(self.instagram_account_id)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def describe(self) -> list[str]:
+        """What `check-config` prints: channels and endpoints, never a secret."""
+        def state(on: bool) -> str:
+            return "configured" if on else "off"
+
+        lines = [
+            f"database: {_redact_url(self.database_url)}",
+            f"web: http://{self.host}:{self.port}"
+            + (f"  (public URL {self.public_url})" if self.public_url else ""),
+            f"mode: {'sandbox (local fake platforms)' if self.sandbox else 'live'}",
+            f"telegram admin group: {state(self.telegram_enabled)}",
+        ]
+        if self.telegram_enabled:
+            lines.append(f"  admin chat id: {self.telegram_admin_chat_id}")
+            lines.append(
+                "  webhook secret: "
+                + ("set" if self.telegram_webhook_secret else "not set (polling only)")
+            )
+            lines.append(f"  owners: {len(self.telegram_owner_ids)}")
+            lines.append(f"  API root: {self.telegram_api_url}")
+        lines.append(f"line official account: {state(self.line_enabled)}")
+        if self.line_enabled:
+            lines.append(f"  API roots: {self.line_api_url}, {self.line_data_api_url}")
+            if self.line_admin_group_id:
+                lines.append("  LINE admin group: set")
+        lines.append(f"facebook (messenger + comments): {state(self.facebook_enabled)}")
+        lines.append(f"instagram (dm + comments): {state(self.instagram_enabled)}")
+        return lines
+
+
+# Channel rows of the contract: (name, required together, optional).
+_CHANNELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Telegram admin group", ("TELEGRAM_BOT_TOKEN", "TELEGRAM_ADMIN_CHAT_ID")),
+    ("LINE Official Account", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")),
+    (
+        "Facebook",
+        ("META_APP_SECRET", "META_VERIFY_TOKEN", "FACEBOOK_PAGE_ID", "FACEBOOK_PAGE_ACCESS_TOKEN"),
+    ),
+)
+
+_OPTIONAL_NEEDS = {
+    "TELEGRAM_WEBHOOK_SECRET": "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_OWNER_IDS": "TELEGRAM_BOT_TOKEN",
+    "LINE_ADMIN_GROUP_ID": "LINE_CHANNEL_SECRET",
+    "INSTAGRAM_ACCOUNT_ID": "FACEBOOK_PAGE_ID",
+}
+
+_CREDENTIALS = (
+    "TELEGRAM_BOT_TOKEN",
+    "LINE_CHANNEL_SECRET",
+    "LINE_CHANNEL_ACCESS_TOKEN",
+    "META_APP_SECRET",
+    "FACEBOOK_PAGE_ACCESS_TOKEN",
+)
+
+
+def read_environment(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> dict[str, str]:
+    """The environment merged over `.env`; empty values count as unset."""
+    merged: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return {k: v.strip() for k, v in merged.items() if v and v.strip()}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    env = read_environment(environ, env_file)
+    _check_channels(env)
+    if not any(name in env for name in _CREDENTIALS):
+        return _sandbox_settings(env)
+    return _parse(env)
+
+
+def _check_channels(env: Mapping[str, str]) -> None:
+    for name, required in _CHANNELS:
+        present = [v for v in required if v in env]
+        if present and len(present) < len(required):
+            missing = ", ".join(v for v in required if v not in env)
+            raise ConfigError(f"{name} is partly configured: set {missing} (or unset the rest)")
+    for optional, needs in _OPTIONAL_NEEDS.items():
+        if optional in env and needs not in env:
+            raise ConfigError(f"{optional} is set but {needs} is missing")
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, object] = {}
+    for key, raw in env.items():
+        name = key.lower()
+        if name not in known or name == "sandbox":
+            continue
+        values[name] = _convert(key, name, raw)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _convert(key: str, name: str, raw: str) -> object:
+    default = getattr(Settings(), name)
+    try:
+        if name == "telegram_owner_ids":
+            return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
+        if isinstance(default, bool):
+            return raw.lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    if name.endswith("_url") and name != "database_url":
+        return raw.rstrip("/")
+    return raw
+
+
+def _sandbox_settings(env: Mapping[str, str]) -> Settings:
+    """No credentials at all: local fake platforms, served by the app itself."""
+    base = _parse({k: v for k, v in env.items() if not k.endswith("_API_URL")})
+    root = f"http://{base.host}:{base.port}/_fake"
+    return base.with_overrides(
+        sandbox=True,
+        telegram_bot_token=SANDBOX_TOKEN,
+        telegram_admin_chat_id=SANDBOX_ADMIN_CHAT_ID,
+        telegram_webhook_secret=SANDBOX_TELEGRAM_SECRET,
+        telegram_api_url=f"{root}/telegram",
+        telegram_group_per_minute=600,
+        line_channel_secret=SANDBOX_LINE_SECRET,
+        line_channel_access_token="sandbox-line-token",
+        line_api_url=f"{root}/line",
+        line_data_api_url=f"{root}/line",
+        public_url=base.public_url or f"http://{base.host}:{base.port}",
+    )
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password inside a database URL."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in creds else f"{scheme}://{user}@{host}"

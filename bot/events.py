@@ -1,0 +1,65 @@
+"""The one value that crosses from ingress to the relay.
+
+Nothing after ingress reads a platform's raw JSON: each channel's pure
+`parse()` turns a webhook body into a list of `InboundEvent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+# Kinds a channel may produce. Message kinds carry content; the others are
+# things that happened in the conversation.
+MESSAGE_KINDS = frozenset(
+    {"text", "image", "video", "audio", "file", "sticker", "location", "unsupported"}
+)
+EVENT_KINDS = frozenset({"follow", "unfollow", "postback", "unsend"})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Media or a structured item inside a customer message.
+
+    `fetch` tells the worker where the bytes still are (for LINE, the message
+    id to download by); once downloaded they live in the `media` table.
+    """
+
+    type: str  # image | video | audio | file | sticker | location
+    fetch: dict[str, str] = field(default_factory=dict)
+    filename: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "fetch": dict(self.fetch), "filename": self.filename,
+                "extra": dict(self.extra)}
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEvent:
+    channel: str
+    kind: str
+    event_id: str  # the platform's own id, for de-duplication
+    account_id: str  # the shop's account that received it (LINE destination…)
+    customer_external_id: str  # identity: who wrote
+    thread_key: str  # which conversation
+    recipient_id: str  # where answers go
+    timestamp: datetime  # naive UTC
+    text: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    platform_message_id: str | None = None
+    reply_token: str | None = None
+    quoted_message_id: str | None = None
+    is_group: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def from_millis(value: Any) -> datetime:
+    """LINE and Messenger send milliseconds since the epoch."""
+    return datetime.fromtimestamp(int(value) / 1000, UTC).replace(tzinfo=None)
+
+
+def from_seconds(value: Any) -> datetime:
+    """Telegram, the Facebook feed and Instagram comments send seconds."""
+    return datetime.fromtimestamp(int(value), UTC).replace(tzinfo=None)

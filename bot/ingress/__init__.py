@@ -1,0 +1,1 @@
+"""Webhook endpoints: verify, parse to InboundEvent, store, answer. No platform calls."""

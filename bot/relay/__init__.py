@@ -1,0 +1,1 @@
+"""Routing, admin-chat rendering and the outbox worker."""

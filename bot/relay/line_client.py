@@ -1,0 +1,174 @@
+"""LINE Messaging API through line-bot-sdk v3, used only by the worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    ImageMessage,
+    LocationMessage,
+    MessagingApi,
+    MessagingApiBlob,
+    PushMessageRequest,
+    ReplyMessageRequest,
+    TextMessage,
+)
+
+from bot.config import Settings
+from bot.relay.errors import SendError
+
+log = logging.getLogger("bot.relay.line")
+
+MAX_MESSAGES_PER_CALL = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    picture_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    id: str
+    quote_token: str | None
+
+
+class InvalidReplyToken(Exception):
+    """LINE refused the reply token (used, expired, or from another bot)."""
+
+
+class LineClient:
+    def __init__(self, settings: Settings) -> None:
+        token = settings.line_channel_access_token
+        self._api_client = ApiClient(Configuration(host=settings.line_api_url, access_token=token))
+        self._blob_client = ApiClient(
+            Configuration(host=settings.line_data_api_url, access_token=token)
+        )
+        self.api = MessagingApi(self._api_client)
+        self.blob = MessagingApiBlob(self._blob_client)
+
+    def close(self) -> None:
+        self._api_client.close()
+        self._blob_client.close()
+
+    def profile(self, user_id: str) -> Profile:
+        with _translated("read the customer's LINE profile"):
+            found = self.api.get_profile(user_id)
+        return Profile(found.display_name, found.picture_url)
+
+    def group_summary(self, group_id: str) -> Profile:
+        with _translated("read the LINE group's name"):
+            found = self.api.get_group_summary(group_id)
+        return Profile(found.group_name, found.picture_url)
+
+    def content(self, message_id: str) -> tuple[bytes, str]:
+        with _translated("download the customer's file from LINE"):
+            response = self.blob.get_message_content_with_http_info(message_id)
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        return bytes(response.data or b""), headers.get("content-type", "application/octet-stream")
+
+    def reply(self, reply_token: str, messages: list[Any]) -> list[Sent]:
+        try:
+            result = self.api.reply_message(
+                ReplyMessageRequest(reply_token=reply_token, messages=messages)
+            )
+        except ApiException as exc:
+            if exc.status == 400 and "reply token" in _message_of(exc).lower():
+                raise InvalidReplyToken(_message_of(exc)) from None
+            raise _line_error(exc, "reply") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+        return [Sent(m.id, m.quote_token) for m in result.sent_messages]
+
+    def push(self, to: str, messages: list[Any], retry_key: str) -> list[Sent]:
+        try:
+            result = self.api.push_message(
+                PushMessageRequest(to=to, messages=messages), x_line_retry_key=retry_key
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                # The retry key was accepted before: the message went out on
+                # an earlier try whose answer we lost. Do not send it again.
+                log.info("LINE push with retry key %s was already accepted", retry_key)
+                return []
+            raise _line_error(exc, "push") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+        return [Sent(m.id, m.quote_token) for m in result.sent_messages]
+
+
+def text_message(text: str, quote_token: str | None = None) -> TextMessage:
+    return TextMessage(text=text, quoteToken=quote_token)
+
+
+def image_message(url: str) -> ImageMessage:
+    return ImageMessage(originalContentUrl=url, previewImageUrl=url)
+
+
+def location_message(title: str, address: str, latitude: float, longitude: float) -> LocationMessage:
+    return LocationMessage(title=title, address=address, latitude=latitude, longitude=longitude)
+
+
+class _translated:
+    """Turn SDK and network errors of a read call into SendError."""
+
+    def __init__(self, doing: str) -> None:
+        self.doing = doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 _tb: object) -> bool:
+        if isinstance(exc, ApiException):
+            raise _line_error(exc, self.doing) from None
+        if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
+            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+        return False
+
+
+def _message_of(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or b"{}")
+    except ValueError:
+        return str(exc.body or exc.reason or "")
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    details = body.get("details") if isinstance(body, dict) else None
+    if details:
+        message += " " + "; ".join(str(d.get("message", "")) for d in details if isinstance(d, dict))
+    return message.strip() or str(exc.reason or "")
+
+
+def _line_error(exc: ApiException, doing: str) -> SendError:
+    status = int(exc.status or 0)
+    message = _message_of(exc)
+    detail = f"LINE {status} on {doing}: {message}"
+    if status == 429 and "monthly limit" in message.lower():
+        return SendError(
+            "LINE's monthly message limit for this Official Account is used up, so LINE "
+            "refused the push. Upgrade the LINE OA plan or wait for next month; replies "
+            "sent within a minute of the customer's next message still go through free.",
+            retryable=False, detail=detail,
+        )
+    if status == 429 or status >= 500:
+        return SendError("LINE is busy right now", retryable=True, detail=detail)
+    if status in (401, 403):
+        return SendError(
+            "LINE refused the channel access token: check LINE_CHANNEL_ACCESS_TOKEN in the "
+            "LINE Developers console.", retryable=False, detail=detail,
+        )
+    if status == 404:
+        return SendError("LINE does not know this customer or message any more",
+                         retryable=False, detail=detail)
+    if status == 400 and "not a friend" in message.lower():
+        return SendError("the customer has blocked the shop's LINE account",
+                         retryable=False, detail=detail)
+    return SendError(f"LINE refused the message: {message}", retryable=False, detail=detail)

@@ -1,0 +1,54 @@
+"""What admin actions put in the outbox: answers to customers and bot notes."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.relay.outbox import enqueue
+from db.models import Admin, Conversation, Message
+
+ADMIN_DESTINATION = "telegram"
+
+
+def queue_reply(session: Session, shop_id: int, conversation: Conversation, admin: Admin, *,
+                text: str | None, photo_file_id: str | None, admin_chat_id: int,
+                admin_message_id: int, quote_of: int | None = None) -> Message:
+    """Store the admin's answer and queue its delivery on the customer's channel."""
+    data: dict[str, object] = {}
+    if quote_of is not None:
+        quoted = session.get(Message, quote_of)
+        if quoted is not None and quoted.direction == "in" and quoted.data.get("quote_token"):
+            # Replying to one relayed message quotes it on LINE.
+            data["quote_token"] = quoted.data["quote_token"]
+    attachments = ([{"type": "image", "fetch": {"telegram_file_id": photo_file_id}}]
+                   if photo_file_id else [])
+    message = Message(
+        shop_id=shop_id, conversation_id=conversation.id, channel=conversation.channel,
+        direction="out", kind="image" if photo_file_id else "text", text=text or None,
+        attachments=attachments, admin_id=admin.id, status="pending", data=data,
+    )
+    session.add(message)
+    session.flush()
+    enqueue(session, shop_id=shop_id, destination=conversation.channel, kind="send_to_customer",
+            payload={"message_id": message.id, "admin_chat_id": admin_chat_id,
+                     "admin_message_id": admin_message_id},
+            idempotency_key=f"reply:{admin_chat_id}:{admin_message_id}",
+            conversation_id=conversation.id)
+    return message
+
+
+def queue_note(session: Session, shop_id: int, conversation: Conversation | None,
+               thread_id: int | None, reply_to: int | None, *, text: str,
+               key: str | None = None) -> None:
+    """A bot message in the admin group, as a reply to what caused it."""
+    enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="notify",
+            payload={"text": text, "thread_id": thread_id, "reply_to": reply_to},
+            idempotency_key=key or f"note:{reply_to}:{thread_id}",
+            conversation_id=conversation.id if conversation else None)
+
+
+def queue_callback_answer(session: Session, shop_id: int, callback_query_id: str,
+                          text: str) -> None:
+    enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="answer_callback",
+            payload={"callback_query_id": callback_query_id, "text": text},
+            idempotency_key=f"callback:{callback_query_id}")

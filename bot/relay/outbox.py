@@ -1,0 +1,164 @@
+"""The outbox: every platform call is a row first, delivered by the worker.
+
+Rows of one lane (a destination and a conversation) go strictly in id order:
+a row is claimable only when no older row of its lane is still pending or
+being sent. A claim is a lease; a worker that dies leaves rows whose lease
+runs out, and any worker takes them again. On PostgreSQL the claim uses
+FOR UPDATE SKIP LOCKED so several workers never take the same row.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from db.engine import insert_ignoring_conflicts
+from db.models import OutboxItem, utcnow
+
+LEASE = timedelta(seconds=120)
+MAX_ATTEMPTS = 12
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 15 * 60.0
+OPEN_STATUSES = ("pending", "sending")
+
+
+def lane_for(destination: str, conversation_id: int | None) -> str:
+    return f"{destination}:{conversation_id if conversation_id is not None else 'shop'}"
+
+
+def enqueue(
+    session: Session,
+    *,
+    shop_id: int,
+    destination: str,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    conversation_id: int | None = None,
+    lane: str | None = None,
+) -> bool:
+    """Add a row unless one with this key exists. True when added."""
+    stmt = insert_ignoring_conflicts(session, OutboxItem).values(
+        shop_id=shop_id,
+        destination=destination,
+        lane=lane or lane_for(destination, conversation_id),
+        kind=kind,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        status="pending",
+        attempts=0,
+        next_attempt_at=utcnow(),
+        created_at=utcnow(),
+    )
+    return bool(session.execute(stmt).rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    shop_id: int
+    destination: str
+    kind: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    attempts: int
+
+
+def claim(session: Session, *, owner: str, destinations: tuple[str, ...], limit: int = 1,
+          now: datetime | None = None) -> list[Claimed]:
+    """Lease up to `limit` rows that are due and first in their lanes."""
+    now = now or utcnow()
+    older = aliased(OutboxItem)
+    due = or_(
+        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
+        and_(OutboxItem.status == "sending", OutboxItem.lease_until < now),
+    )
+    blocked = exists().where(
+        older.lane == OutboxItem.lane,
+        older.id < OutboxItem.id,
+        older.status.in_(OPEN_STATUSES),
+    )
+    candidates = (
+        select(OutboxItem.id)
+        .where(OutboxItem.destination.in_(destinations), due, ~blocked)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(candidates))
+    if not ids:
+        return []
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids))
+        .values(status="sending", lease_owner=owner, lease_until=now + LEASE)
+    )
+    rows = session.scalars(select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id))
+    return [
+        Claimed(r.id, r.shop_id, r.destination, r.kind, dict(r.payload), r.idempotency_key,
+                r.attempts)
+        for r in rows
+    ]
+
+
+def _owned(item_id: int, owner: str) -> Any:
+    return and_(OutboxItem.id == item_id, OutboxItem.lease_owner == owner,
+                OutboxItem.status == "sending")
+
+
+def complete(session: Session, item_id: int, owner: str) -> None:
+    session.execute(
+        update(OutboxItem).where(_owned(item_id, owner))
+        .values(status="done", done_at=utcnow(), lease_until=None, last_error=None)
+    )
+
+
+def postpone(session: Session, item_id: int, owner: str, seconds: float) -> None:
+    """Put a row back without counting an attempt (our own pacing, not a failure)."""
+    session.execute(
+        update(OutboxItem).where(_owned(item_id, owner))
+        .values(status="pending", next_attempt_at=utcnow() + timedelta(seconds=seconds),
+                lease_until=None)
+    )
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter; a platform's retry_after wins."""
+    if retry_after is not None:
+        return float(retry_after) + random.uniform(0, 0.25)
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** max(attempts - 1, 0)))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_later(session: Session, item_id: int, owner: str, attempts: int, error: str,
+                retry_after: float | None = None) -> bool:
+    """Schedule another try. False when the row has used all its attempts."""
+    if attempts >= MAX_ATTEMPTS and retry_after is None:
+        fail(session, item_id, owner, attempts, error)
+        return False
+    session.execute(
+        update(OutboxItem).where(_owned(item_id, owner))
+        .values(status="pending", attempts=attempts, last_error=error[:2000],
+                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempts, retry_after)),
+                lease_until=None)
+    )
+    return True
+
+
+def fail(session: Session, item_id: int, owner: str, attempts: int, error: str) -> None:
+    session.execute(
+        update(OutboxItem).where(_owned(item_id, owner))
+        .values(status="failed", attempts=attempts, last_error=error[:2000], done_at=utcnow(),
+                lease_until=None)
+    )
+
+
+def extend_lease(session: Session, item_id: int, owner: str) -> None:
+    session.execute(
+        update(OutboxItem).where(_owned(item_id, owner)).values(lease_until=utcnow() + LEASE)
+    )

@@ -1,0 +1,106 @@
+"""What admins read in the admin chat: topic titles, cards, relayed messages.
+
+Pure functions from stored rows to HTML text (Telegram parse mode HTML), so
+the LINE admin group and the sandbox can reuse the wording.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from db.models import Conversation, Customer, Message
+
+CHANNEL_SIGNS = {
+    "messenger": "💬",
+    "facebook_comment": "📘",
+    "line": "🟢",
+    "instagram_comment": "📸",
+    "instagram_dm": "🟣",
+    "webchat": "🌐",
+    "telegram": "✈️",
+}
+CHANNEL_NAMES = {
+    "messenger": "Messenger",
+    "facebook_comment": "Facebook comment",
+    "line": "LINE",
+    "instagram_comment": "Instagram comment",
+    "instagram_dm": "Instagram DM",
+    "webchat": "Web chat",
+    "telegram": "Telegram",
+}
+TOPIC_TITLE_LIMIT = 128
+
+
+def customer_name(customer: Customer, conversation: Conversation) -> str:
+    if customer.display_name:
+        return customer.display_name
+    return f"{CHANNEL_NAMES.get(conversation.channel, 'Customer')} customer {conversation.id}"
+
+
+def topic_title(conversation: Conversation, customer: Customer) -> str:
+    sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+    title = f"{sign} {customer_name(customer, conversation)} #{conversation.id}"
+    return title[:TOPIC_TITLE_LIMIT]
+
+
+def header(conversation: Conversation, customer: Customer) -> str:
+    """The line that names the conversation where there are no topics."""
+    sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+    return f"<b>{sign} {escape(customer_name(customer, conversation))} #{conversation.id}</b>"
+
+
+def card(conversation: Conversation, customer: Customer) -> str:
+    sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+    channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+    lines = [
+        f"<b>{escape(customer_name(customer, conversation))}</b>",
+        f"{sign} {channel}",
+        f"Conversation #{conversation.id} · first contact "
+        f"{customer.created_at:%Y-%m-%d %H:%M} UTC",
+        "Write here to answer. /help lists the commands.",
+    ]
+    return "\n".join(lines)
+
+
+def message_body(message: Message) -> str:
+    """The relayed content of a customer message or event, as HTML."""
+    attachment: dict[str, Any] = (message.attachments or [{}])[0] if message.attachments else {}
+    extra = attachment.get("extra", {}) if attachment else {}
+    kind = message.kind
+    if kind == "text":
+        return escape(message.text or "")
+    if kind == "sticker":
+        words = ", ".join(str(w) for w in extra.get("keywords") or [])
+        return "🧸 <i>Sticker</i>" + (f" ({escape(words)})" if words else "")
+    if kind == "location":
+        title = extra.get("title") or "Location"
+        address = extra.get("address") or ""
+        return f"📍 <b>{escape(str(title))}</b>" + (f"\n{escape(str(address))}" if address else "")
+    if kind == "unsupported":
+        return "<i>Sent something the channel cannot show here. Ask them to send it again.</i>"
+    data = message.data or {}
+    if kind == "follow":
+        return ("✅ <i>Unblocked the shop and can receive messages again.</i>"
+                if data.get("unblocked") else "👋 <i>Added the shop as a LINE friend.</i>")
+    if kind == "unfollow":
+        return "🚫 <i>Blocked the shop. Messages to them will not be delivered.</i>"
+    if kind == "postback":
+        return f"🔘 <i>Tapped a button</i> <code>{escape(str(data.get('postback', '')))}</code>"
+    if kind == "unsend":
+        return "↩️ <i>Unsent a message.</i>"
+    return ""
+
+
+def media_caption(message: Message) -> str:
+    names = {"image": "", "video": "🎬", "audio": "🎤", "file": "📎"}
+    attachment = (message.attachments or [{}])[0]
+    filename = attachment.get("filename") if attachment else None
+    parts = [p for p in (names.get(message.kind, ""), escape(filename or "")) if p]
+    if message.text:
+        parts.append(escape(message.text))
+    return " ".join(parts)
+
+
+def delivery_failed(reason: str) -> str:
+    return f"⚠️ <b>Not delivered.</b> {escape(reason)}"

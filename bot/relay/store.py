@@ -1,0 +1,195 @@
+"""Storing inbound events: the whole of what a customer webhook does after parsing.
+
+One transaction per webhook body: every event is de-duplicated by its platform
+id, routed to its customer and conversation, stored as a message, and a relay
+row is put in the outbox. Only after the commit does the webhook answer 200.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.events import MESSAGE_KINDS, InboundEvent
+from bot.relay.outbox import enqueue
+from bot.runtime import Runtime
+from db.engine import insert_ignoring_conflicts
+from db.models import Conversation, Customer, Identity, Message, ProcessedEvent, utcnow
+
+log = logging.getLogger("bot.relay.store")
+
+# Customer-bound conversations are answered in the Telegram admin group.
+ADMIN_DESTINATION = "telegram"
+RELAY_KIND = "relay_to_admin"
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    stored: int
+    duplicates: int
+
+
+def store_events(runtime: Runtime, events: list[InboundEvent]) -> StoreResult:
+    if not events:
+        return StoreResult(0, 0)
+    shop_id = runtime.shop_id
+    stored = duplicates = 0
+    with runtime.transaction() as session:
+        for event in events:
+            if store_event(session, shop_id, event):
+                stored += 1
+            else:
+                duplicates += 1
+    if duplicates:
+        log.info("%d redelivered event(s) recognised and skipped", duplicates)
+    return StoreResult(stored, duplicates)
+
+
+def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
+    """Store one event. False when it was seen before (nothing changes)."""
+    if not claim_event_id(session, shop_id, event.channel, event.event_id):
+        return False
+    customer_id = customer_for(session, shop_id, event.channel, event.customer_external_id)
+    conversation = conversation_for(session, shop_id, event, customer_id)
+    message = _message_for(session, shop_id, conversation, event)
+    if message is None:
+        return True
+    _touch(session, conversation, event)
+    enqueue(
+        session,
+        shop_id=shop_id,
+        destination=ADMIN_DESTINATION,
+        kind=RELAY_KIND,
+        payload={"message_id": message.id},
+        idempotency_key=f"relay:{event.channel}:{event.event_id}",
+        conversation_id=conversation.id,
+    )
+    return True
+
+
+def claim_event_id(session: Session, shop_id: int, channel: str, event_id: str) -> bool:
+    stmt = insert_ignoring_conflicts(session, ProcessedEvent).values(
+        shop_id=shop_id, channel=channel, event_id=event_id, received_at=utcnow()
+    )
+    return bool(session.execute(stmt).rowcount)
+
+
+def customer_for(session: Session, shop_id: int, channel: str, external_id: str) -> int:
+    """The customer behind a channel identity, created at first contact."""
+    found = _identity_customer(session, shop_id, channel, external_id)
+    if found is not None:
+        return found
+    customer = Customer(shop_id=shop_id)
+    session.add(customer)
+    session.flush()
+    stmt = insert_ignoring_conflicts(session, Identity).values(
+        shop_id=shop_id, customer_id=customer.id, channel=channel, external_id=external_id,
+        created_at=utcnow(),
+    )
+    if session.execute(stmt).rowcount:
+        return customer.id
+    # Another request created this identity first: use theirs.
+    session.delete(customer)
+    found = _identity_customer(session, shop_id, channel, external_id)
+    assert found is not None
+    return found
+
+
+def _identity_customer(session: Session, shop_id: int, channel: str, external_id: str) -> int | None:
+    return session.scalar(
+        select(Identity.customer_id).where(
+            Identity.shop_id == shop_id, Identity.channel == channel,
+            Identity.external_id == external_id,
+        )
+    )
+
+
+def conversation_for(session: Session, shop_id: int, event: InboundEvent,
+                     customer_id: int) -> Conversation:
+    query = select(Conversation).where(
+        Conversation.shop_id == shop_id, Conversation.channel == event.channel,
+        Conversation.thread_key == event.thread_key,
+    )
+    conversation = session.scalars(query).first()
+    if conversation is not None:
+        return conversation
+    stmt = insert_ignoring_conflicts(session, Conversation).values(
+        shop_id=shop_id, channel=event.channel, customer_id=customer_id,
+        thread_key=event.thread_key, recipient_id=event.recipient_id, status="inbox",
+        unread_count=0, last_activity_at=event.timestamp, blocked=False, created_at=utcnow(),
+    )
+    session.execute(stmt)
+    conversation = session.scalars(query).one()
+    return conversation
+
+
+def _message_for(session: Session, shop_id: int, conversation: Conversation,
+                 event: InboundEvent) -> Message | None:
+    is_message = event.kind in MESSAGE_KINDS
+    if is_message and event.platform_message_id:
+        stmt = insert_ignoring_conflicts(session, Message).values(
+            shop_id=shop_id, conversation_id=conversation.id, channel=event.channel,
+            direction="in", kind=event.kind, text=event.text,
+            attachments=[a.to_json() for a in event.attachments],
+            platform_message_id=event.platform_message_id, platform_ts=event.timestamp,
+            status="received", data=_message_data(event), created_at=utcnow(),
+        )
+        if not session.execute(stmt).rowcount:
+            log.info("%s message %s already stored under another event id", event.channel,
+                     event.platform_message_id)
+            return None
+        return session.scalars(
+            select(Message).where(Message.channel == event.channel,
+                                  Message.platform_message_id == event.platform_message_id)
+        ).one()
+    message = Message(
+        shop_id=shop_id, conversation_id=conversation.id, channel=event.channel,
+        direction="in" if is_message else "event", kind=event.kind, text=event.text,
+        attachments=[a.to_json() for a in event.attachments], platform_ts=event.timestamp,
+        status="received", data=_message_data(event),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _message_data(event: InboundEvent) -> dict[str, object]:
+    data: dict[str, object] = dict(event.data)
+    if event.quoted_message_id:
+        data["quoted_message_id"] = event.quoted_message_id
+    return data
+
+
+def _touch(session: Session, conversation: Conversation, event: InboundEvent) -> None:
+    """What a customer event does to its conversation."""
+    values: dict[str, object] = {}
+    if event.kind in MESSAGE_KINDS:
+        values["unread_count"] = Conversation.unread_count + 1
+        # A new customer message reopens a finished conversation into the inbox.
+        values["status"] = "inbox"
+    if event.timestamp > (conversation.last_activity_at or datetime.min):
+        values["last_activity_at"] = event.timestamp
+    if event.reply_token:
+        values["reply_token"] = event.reply_token
+        # Measured from receipt, not from the platform's timestamp: a
+        # redelivered event's token is as old as the event, and is caught
+        # by LINE's own answer (invalid reply token) and the push fallback.
+        values["reply_token_at"] = utcnow()
+    if event.kind == "unfollow":
+        values["blocked"] = True
+    elif event.kind == "follow" or event.kind in MESSAGE_KINDS:
+        values["blocked"] = False
+    if event.kind == "unsend":
+        session.execute(
+            update(Message)
+            .where(Message.channel == event.channel,
+                   Message.platform_message_id == str(event.data.get("unsent_id")))
+            .values(status="unsent")
+        )
+    if values:
+        session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                        .values(**values))

@@ -1,0 +1,213 @@
+"""Worker jobs that post into the Telegram admin group.
+
+`relay_to_admin` puts one stored customer message or event into the
+conversation's forum topic, creating the topic (with the customer card) on
+first contact and again if an admin deleted it. Without topics it posts in the
+main chat under a header, and admins answer by replying.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from telegram import InputFile, ReactionTypeEmoji, ReplyParameters
+from telegram import Message as TgMessage
+from telegram.constants import ParseMode
+
+from bot.relay import render
+from bot.relay.channels import adapter_for
+from bot.relay.context import WorkerContext
+from bot.relay.errors import SendError
+from bot.relay.outbox import Claimed
+from bot.relay.telegram_client import NotAForum, TopicGone
+from bot.relay.textsplit import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, split_text
+from db.models import Conversation, Customer, Media, Message, MessageMap, Shop
+
+log = logging.getLogger("bot.relay.to_admin")
+
+
+def relay_to_admin(ctx: WorkerContext, item: Claimed) -> None:
+    with ctx.runtime.transaction() as session:
+        message = session.get(Message, item.payload["message_id"])
+        if message is None:
+            log.warning("relay of missing message %s skipped", item.payload)
+            return
+        conversation = session.get_one(Conversation, message.conversation_id)
+        customer = session.get_one(Customer, conversation.customer_id)
+        shop = session.get_one(Shop, conversation.shop_id)
+    adapter = adapter_for(conversation.channel)
+    if not customer.profile_fetched:
+        customer = adapter.snapshot_profile(ctx, conversation, customer, item.attempts)
+    media = adapter.keep_media(ctx, message)
+    for _ in range(2):
+        thread_id = ensure_topic(ctx, shop, conversation, customer)
+        try:
+            sent = _post(ctx, conversation, customer, message, media, thread_id)
+            break
+        except TopicGone:
+            log.info("topic of conversation #%s was deleted; creating it again", conversation.id)
+            _forget_topic(ctx, conversation)
+    else:
+        raise SendError("the conversation's topic could not be created", retryable=True)
+    _remember(ctx, conversation, message, sent)
+
+
+def ensure_topic(ctx: WorkerContext, shop: Shop, conversation: Conversation,
+                 customer: Customer) -> int | None:
+    """The conversation's topic id, or None when the group has topics off."""
+    if conversation.topic_id is not None:
+        return conversation.topic_id
+    if shop.admin_chat_topics is False:
+        return None
+    title = render.topic_title(conversation, customer)
+    try:
+        topic = ctx.telegram.send(ctx.telegram.bot.create_forum_topic(ctx.admin_chat_id, title))
+    except NotAForum:
+        log.warning("the admin group has topics off: relaying into the main chat")
+        _set_topics(ctx, shop, False)
+        return None
+    thread_id = topic.message_thread_id
+    with ctx.runtime.transaction() as session:
+        session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                        .values(topic_id=thread_id))
+        session.execute(update(Shop).where(Shop.id == shop.id).values(admin_chat_topics=True))
+    conversation.topic_id = thread_id
+    shop.admin_chat_topics = True
+    _post_card(ctx, conversation, customer, thread_id)
+    return thread_id
+
+
+def _post_card(ctx: WorkerContext, conversation: Conversation, customer: Customer,
+               thread_id: int) -> None:
+    text = render.card(conversation, customer)
+    picture = _media(ctx, customer.picture_media_id)
+    bot = ctx.telegram.bot
+    if picture is not None:
+        sent = ctx.telegram.send(bot.send_photo(
+            ctx.admin_chat_id, InputFile(picture.data, filename=picture.filename), caption=text,
+            parse_mode=ParseMode.HTML, message_thread_id=thread_id))
+    else:
+        sent = ctx.telegram.send(bot.send_message(
+            ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id))
+    _map(ctx, conversation, None, [sent], None)
+
+
+def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, message: Message,
+          media: Media | None, thread_id: int | None) -> list[TgMessage]:
+    bot = ctx.telegram.bot
+    prefix = "" if thread_id is not None else render.header(conversation, customer) + "\n"
+    common: dict[str, Any] = {"message_thread_id": thread_id, "parse_mode": ParseMode.HTML}
+    reply_to = _quoted_admin_message(ctx, message)
+    if reply_to is not None:
+        common["reply_parameters"] = ReplyParameters(reply_to, allow_sending_without_reply=True)
+    chat = ctx.admin_chat_id
+    if media is not None:
+        caption = (prefix + render.media_caption(message))[:TELEGRAM_CAPTION_LIMIT]
+        upload = InputFile(media.data, filename=media.filename)
+        send = {
+            "image": bot.send_photo, "video": bot.send_video, "audio": bot.send_audio,
+        }.get(message.kind, bot.send_document)
+        return [ctx.telegram.send(send(chat, upload, caption=caption, **common))]
+    if message.kind == "location":
+        extra = message.attachments[0]["extra"]
+        sent = ctx.telegram.send(bot.send_venue(
+            chat, extra["latitude"], extra["longitude"],
+            title=str(extra.get("title") or "Location"), address=str(extra.get("address") or ""),
+            message_thread_id=thread_id, reply_parameters=common.get("reply_parameters")))
+        return [sent]
+    body = prefix + (render.message_body(message) or _unavailable(message))
+    return [
+        ctx.telegram.send(bot.send_message(chat, piece, **common))
+        for piece in split_text(body, TELEGRAM_TEXT_LIMIT)
+    ]
+
+
+def _unavailable(message: Message) -> str:
+    return f"<i>Sent a {message.kind} that could not be downloaded.</i>"
+
+
+def _quoted_admin_message(ctx: WorkerContext, message: Message) -> int | None:
+    """The admin-chat copy of the message this one quotes or unsends."""
+    data = message.data or {}
+    target = data.get("quoted_message_id") or data.get("unsent_id")
+    if not target:
+        return None
+    with ctx.runtime.sessions() as session:
+        return session.scalar(select(MessageMap.admin_message_id).where(
+            MessageMap.channel == message.channel, MessageMap.channel_message_id == str(target)))
+
+
+def _remember(ctx: WorkerContext, conversation: Conversation, message: Message,
+              sent: list[TgMessage]) -> None:
+    _map(ctx, conversation, message, sent, message.platform_message_id)
+
+
+def _map(ctx: WorkerContext, conversation: Conversation, message: Message | None,
+         sent: list[TgMessage], channel_message_id: str | None) -> None:
+    """Record which admin-chat messages stand for what, for reply routing."""
+    with ctx.runtime.transaction() as session:
+        for index, tg in enumerate(sent):
+            session.add(MessageMap(
+                shop_id=conversation.shop_id, conversation_id=conversation.id,
+                message_id=message.id if message else None, admin_chat_id=ctx.admin_chat_id,
+                admin_message_id=tg.message_id, channel=conversation.channel,
+                channel_message_id=channel_message_id if index == 0 else None,
+            ))
+
+
+def _forget_topic(ctx: WorkerContext, conversation: Conversation) -> None:
+    with ctx.runtime.transaction() as session:
+        session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                        .values(topic_id=None))
+    conversation.topic_id = None
+
+
+def _set_topics(ctx: WorkerContext, shop: Shop, on: bool) -> None:
+    with ctx.runtime.transaction() as session:
+        session.execute(update(Shop).where(Shop.id == shop.id).values(admin_chat_topics=on))
+    shop.admin_chat_topics = on
+
+
+def _media(ctx: WorkerContext, media_id: int | None) -> Media | None:
+    if media_id is None:
+        return None
+    with ctx.runtime.sessions() as session:
+        return session.get(Media, media_id)
+
+
+def notify(ctx: WorkerContext, item: Claimed) -> None:
+    """A note from the bot in a topic (or the main chat), optionally as a reply."""
+    payload = item.payload
+    bot = ctx.telegram.bot
+    reply = (ReplyParameters(int(payload["reply_to"]), allow_sending_without_reply=True)
+             if payload.get("reply_to") else None)
+    thread_id = payload.get("thread_id")
+    try:
+        ctx.telegram.send(bot.send_message(
+            ctx.admin_chat_id, payload["text"], parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id, reply_parameters=reply))
+    except TopicGone:
+        ctx.telegram.send(bot.send_message(ctx.admin_chat_id, payload["text"],
+                                           parse_mode=ParseMode.HTML, reply_parameters=reply))
+
+
+def mark_delivered(ctx: WorkerContext, item: Claimed) -> None:
+    """A 👍 on the admin's message once the customer has it: quiet, and no extra post."""
+    try:
+        ctx.telegram.send(ctx.telegram.bot.set_message_reaction(
+            ctx.admin_chat_id, int(item.payload["message_id"]), [ReactionTypeEmoji("👍")]))
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        log.warning("could not mark message %s as delivered: %s", item.payload, exc)
+
+
+def answer_callback(ctx: WorkerContext, item: Claimed) -> None:
+    try:
+        ctx.telegram.run(ctx.telegram.bot.answer_callback_query(
+            item.payload["callback_query_id"], text=item.payload.get("text")))
+    except SendError as exc:
+        # A callback answered too late is refused; the admin has moved on.
+        log.info("callback answer not taken: %s", exc)

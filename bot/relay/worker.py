@@ -1,0 +1,147 @@
+"""The delivery worker: the only place that calls a platform.
+
+One thread delivers into the admin chat (paced for Telegram's group limit),
+another to customers' channels, so a slow Telegram never holds up a reply to
+a customer. Several worker processes may run at once on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.relay import outbox
+from bot.relay.context import WorkerContext
+from bot.relay.errors import SendError
+from bot.relay.outbox import Claimed
+from bot.relay.to_admin import answer_callback, mark_delivered, notify, relay_to_admin
+from bot.relay.to_customer import customer_send_failed, send_to_customer
+from bot.runtime import Runtime
+
+log = logging.getLogger("bot.relay.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    run: Callable[[WorkerContext, Claimed], None]
+    on_failure: Callable[[WorkerContext, Claimed, SendError], None] | None = None
+
+
+HANDLERS: dict[str, Handler] = {
+    "relay_to_admin": Handler(relay_to_admin),
+    "notify": Handler(notify),
+    "mark_delivered": Handler(mark_delivered),
+    "answer_callback": Handler(answer_callback),
+    "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),
+}
+
+# Destinations each delivery thread serves.
+THREADS: dict[str, tuple[str, ...]] = {
+    "admin-chat": ("telegram",),
+    "customers": ("line",),
+}
+
+
+def process_one(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
+    """Claim and deliver one due row. False when there was nothing to do."""
+    with ctx.runtime.transaction() as session:
+        claimed = outbox.claim(session, owner=ctx.owner, destinations=destinations)
+    if not claimed:
+        return False
+    deliver(ctx, claimed[0])
+    return True
+
+
+def deliver(ctx: WorkerContext, item: Claimed) -> None:
+    handler = HANDLERS.get(item.kind)
+    if handler is None:
+        _finish_failed(ctx, item, None, SendError(f"unknown job kind {item.kind}", retryable=False))
+        return
+    try:
+        handler.run(ctx, item)
+    except SendError as error:
+        _failed(ctx, item, handler, error)
+    except Exception as exc:  # a bug must not stop the worker or lose the row
+        log.exception("job %s (%s) crashed", item.id, item.kind)
+        _failed(ctx, item, handler, SendError(
+            "an internal error stopped the delivery; it is in the server log", retryable=True,
+            detail=repr(exc)))
+    else:
+        with ctx.runtime.transaction() as session:
+            outbox.complete(session, item.id, ctx.owner)
+
+
+def _failed(ctx: WorkerContext, item: Claimed, handler: Handler, error: SendError) -> None:
+    attempts = item.attempts + 1
+    if error.retryable:
+        with ctx.runtime.transaction() as session:
+            again = outbox.retry_later(session, item.id, ctx.owner, attempts, str(error),
+                                       error.retry_after)
+        if again:
+            log.info("job %s (%s) will be retried: %s", item.id, item.kind, error)
+            return
+        log.error("job %s (%s) gave up after %d attempts: %s", item.id, item.kind, attempts,
+                  error)
+    else:
+        with ctx.runtime.transaction() as session:
+            outbox.fail(session, item.id, ctx.owner, attempts, str(error))
+        log.warning("job %s (%s) failed: %s", item.id, item.kind, error)
+    _finish_failed(ctx, item, handler, error)
+
+
+def _finish_failed(ctx: WorkerContext, item: Claimed, handler: Handler | None,
+                   error: SendError) -> None:
+    if handler is None or handler.on_failure is None:
+        return
+    try:
+        handler.on_failure(ctx, item, error)
+    except Exception:
+        log.exception("reporting the failure of job %s failed", item.id)
+
+
+class Worker:
+    """Delivery threads over the outbox, until `stop()`."""
+
+    def __init__(self, runtime: Runtime, name: str | None = None) -> None:
+        self.runtime = runtime
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Worker:
+        for label, destinations in THREADS.items():
+            thread = threading.Thread(target=self._loop, args=(label, destinations),
+                                      name=f"worker-{label}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        log.info("delivery worker %s started", self.name)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def wait(self) -> None:
+        while not self._stop.wait(1.0):
+            pass
+
+    def _loop(self, label: str, destinations: tuple[str, ...]) -> None:
+        ctx = WorkerContext(self.runtime, owner=f"{self.name}:{label}")
+        poll = self.runtime.settings.worker_poll_seconds
+        try:
+            while not self._stop.is_set():
+                try:
+                    busy = process_one(ctx, destinations)
+                except Exception:
+                    log.exception("worker %s could not claim work; retrying", label)
+                    busy = False
+                if not busy:
+                    self._stop.wait(poll)
+        finally:
+            ctx.close()

@@ -1,0 +1,271 @@
+"""The data model. Every row carries `shop_id`; platform ids stay strings.
+
+Datetimes are naive UTC everywhere (SQLite has no time zones; PostgreSQL
+gets the same values), written through `utcnow()`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CHANNELS = (
+    "line",
+    "messenger",
+    "facebook_comment",
+    "instagram_dm",
+    "instagram_comment",
+    "webchat",
+    "telegram",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON,
+                                                     list[dict[str, Any]]: JSON}
+
+
+def _shop_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("shops.id"), index=True)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # None until the first topic is attempted: then True (forum) or False
+    # (plain group: relays go to the main chat and replies route by map).
+    admin_chat_topics: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # Learned from getMe by the worker: commands addressed to another bot
+    # (/tag@OtherBot) are not ours.
+    bot_username: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChannelAccount(Base):
+    """The shop's own account on a channel (LINE bot user id, Page id…)."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Customer(Base):
+    """A person (or a LINE group) the shop talks to, across channels.
+
+    Name and picture are snapshotted at first contact and not refreshed:
+    shops rename customers in their heads, and a changing name confuses them.
+    """
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    picture_url: Mapped[str | None] = mapped_column(Text)
+    picture_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    profile_fetched: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    identities: Mapped[list[Identity]] = relationship(back_populates="customer")
+
+
+class Identity(Base):
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("shop_id", "channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+class Conversation(Base):
+    """One customer on one direct channel, or one customer's comments on one post.
+
+    `id` is the conversation number admins see (#12) on every surface.
+    """
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "channel", "thread_key"),
+        Index("ix_conversations_shop_id_status_last_activity_at", "shop_id", "status",
+              "last_activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    channel: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # Direct channels: the user's (or LINE group's) id. Comments: "{user}:{post}".
+    thread_key: Mapped[str] = mapped_column(String(256))
+    # Where replies go on the channel (LINE user or group id, PSID…).
+    recipient_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default="inbox")
+    unread_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    # LINE reply tokens are single use and expire about a minute after the
+    # event; the latest unused one is kept here with when it arrived.
+    reply_token: Mapped[str | None] = mapped_column(String(128))
+    reply_token_at: Mapped[datetime | None] = mapped_column(DateTime)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class Media(Base):
+    """Bytes kept at receipt time: platform media URLs expire."""
+
+    __tablename__ = "media"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    content_type: Mapped[str] = mapped_column(String(128))
+    filename: Mapped[str] = mapped_column(String(256))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out" | "event"
+    kind: Mapped[str] = mapped_column(String(32))  # text, image, sticker, follow…
+    text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Channel details that are not content: quote tokens, postback data…
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    platform_message_id: Mapped[str | None] = mapped_column(String(128))
+    platform_ts: Mapped[datetime | None] = mapped_column(DateTime)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    # in: received; out: pending → sent | failed; event: received.
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """Platform event ids already taken: redeliveries change nothing."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    channel: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutboxItem(Base):
+    """A platform call to make, written in the same transaction as its cause.
+
+    Items of one `lane` (destination + conversation) are delivered strictly in
+    id order; `lease_until` lets another worker take over a crashed one's item.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_lane_id", "lane", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    destination: Mapped[str] = mapped_column(String(32))  # telegram | line | …
+    lane: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class MessageMap(Base):
+    """Admin-chat message ↔ channel message, for reply routing and quoting."""
+
+    __tablename__ = "message_map"
+    __table_args__ = (
+        UniqueConstraint("admin_chat_id", "admin_message_id"),
+        UniqueConstraint("channel", "channel_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    admin_chat_id: Mapped[int] = mapped_column(BigInteger)
+    admin_message_id: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(32))
+    # None for bot posts with no channel counterpart (cards, continuation pieces).
+    channel_message_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Admin(Base):
+    __tablename__ = "admins"
+    __table_args__ = (UniqueConstraint("shop_id", "telegram_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # owner | admin | agent
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,125 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL when
+SHOPRELAY_TEST_DATABASE_URL is set), fake Telegram and LINE servers on
+loopback, the app, and a running delivery worker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.fakes.line import FakeLine
+from bot.fakes.server import RunningServer, serve_in_thread
+from bot.fakes.telegram import FakeTelegram
+from bot.relay.worker import Worker
+from bot.runtime import Runtime
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.models import Base
+from tests.helpers import ADMIN_CHAT_ID, LINE_SECRET, LINE_TOKEN, OWNER_ID, TG_SECRET, TG_TOKEN
+
+PG_URL = os.environ.get("SHOPRELAY_TEST_DATABASE_URL", "")
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL' if PG_URL else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrate once per run; each test then starts from a clean copy."""
+    if PG_URL:
+        upgrade(PG_URL)
+        return PG_URL
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        engine = make_engine(PG_URL)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        yield PG_URL
+        return
+    path = tmp_path / "shoprelay.db"
+    shutil.copy(migrated_template, path)
+    yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    yield FakeTelegram(TG_TOKEN, admin_chat_id=ADMIN_CHAT_ID)
+
+
+@pytest.fixture
+def fake_line() -> FakeLine:
+    return FakeLine(LINE_TOKEN)
+
+
+@pytest.fixture
+def telegram_server(fake_telegram: FakeTelegram) -> Iterator[RunningServer]:
+    with serve_in_thread(fake_telegram.wsgi_app) as server:
+        yield server
+
+
+@pytest.fixture
+def line_server(fake_line: FakeLine) -> Iterator[RunningServer]:
+    with serve_in_thread(fake_line.wsgi_app) as server:
+        yield server
+
+
+@pytest.fixture
+def settings(database_url: str, telegram_server: RunningServer,
+             line_server: RunningServer) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_url="https://shop.example.test",
+        telegram_bot_token=TG_TOKEN,
+        telegram_admin_chat_id=ADMIN_CHAT_ID,
+        telegram_webhook_secret=TG_SECRET,
+        telegram_api_url=telegram_server.url,
+        telegram_owner_ids=(OWNER_ID,),
+        telegram_group_per_minute=60_000,
+        line_channel_secret=LINE_SECRET,
+        line_channel_access_token=LINE_TOKEN,
+        line_api_url=line_server.url,
+        line_data_api_url=line_server.url,
+        worker_poll_seconds=0.02,
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.create(settings)
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime) -> Flask:
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def worker(runtime: Runtime) -> Iterator[Worker]:
+    worker = Worker(runtime, name="test-worker").start()
+    yield worker
+    worker.stop()

@@ -1,0 +1,125 @@
+"""Building and posting real-shaped, correctly signed webhook bodies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+LINE_SECRET = "line-test-secret"
+LINE_TOKEN = "line-test-access-token"
+LINE_BOT_ID = "U3f9a1c07d2b84e6a9c5d8e2f4b7a1c30"
+SOMCHAI = "U8e2d4c6b0a1f3e5d7c9b8a6f4e2d0c1b"
+MALEE = "Ub71c3e9f5a2d4086b1e7c3a9d5f2e804"
+
+TG_TOKEN = "7123456789:AAtest-token"
+TG_SECRET = "tg-test-secret"
+ADMIN_CHAT_ID = -1002145678901
+OWNER_ID = 5012345678  # Nok
+AGENT_ID = 5123456789  # Ton
+STRANGER_ID = 6987654321
+
+_ids = itertools.count(1)
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def line_signature(body: bytes, secret: str = LINE_SECRET) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def post_line(client: FlaskClient, body: bytes | dict[str, Any], *,
+              signature: str | None = None) -> TestResponse:
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return client.post("/webhooks/line", data=raw, headers={
+        "Content-Type": "application/json",
+        "X-Line-Signature": signature if signature is not None else line_signature(raw),
+    })
+
+
+def line_body(*events: dict[str, Any]) -> dict[str, Any]:
+    return {"destination": LINE_BOT_ID, "events": list(events)}
+
+
+def line_text(text: str, *, user: str = SOMCHAI, reply_token: str | None = None,
+              event_id: str | None = None, message_id: str | None = None,
+              timestamp: int = 1749881100123, quote_token: str = "q-token") -> dict[str, Any]:
+    n = next(_ids)
+    return {
+        "type": "message",
+        "message": {"type": "text", "id": message_id or f"5229018734024{n:05d}", "text": text,
+                    "quoteToken": quote_token},
+        "replyToken": reply_token or f"{n:032x}",
+        "mode": "active",
+        "timestamp": timestamp + n,
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": event_id or f"01JXTEST{n:018d}",
+        "deliveryContext": {"isRedelivery": False},
+    }
+
+
+def line_media(kind: str, message_id: str, *, user: str = SOMCHAI,
+               reply_token: str | None = None, **extra: Any) -> dict[str, Any]:
+    event = line_text("", user=user, reply_token=reply_token, message_id=message_id)
+    event["message"] = {"type": kind, "id": message_id, "contentProvider": {"type": "line"},
+                        **extra}
+    return event
+
+
+def tg_update(text: str | None = None, *, thread_id: int | None = None,
+              user_id: int = OWNER_ID, chat_id: int = ADMIN_CHAT_ID, message_id: int | None = None,
+              reply_to: dict[str, Any] | None = None, photo_file_id: str | None = None,
+              caption: str | None = None, edited: bool = False) -> dict[str, Any]:
+    n = next(_ids)
+    message: dict[str, Any] = {
+        "message_id": message_id or 5000 + n,
+        "from": {"id": user_id, "is_bot": False, "first_name": "Nok" if user_id == OWNER_ID
+                 else "Someone"},
+        "chat": {"id": chat_id, "title": "Chaba Shop · Admin", "is_forum": True,
+                 "type": "supergroup"},
+        "date": 1749881220,
+    }
+    if thread_id is not None:
+        message["message_thread_id"] = thread_id
+        message["is_topic_message"] = True
+        message["reply_to_message"] = reply_to or {
+            "message_id": thread_id, "date": 1749881101,
+            "chat": message["chat"], "message_thread_id": thread_id,
+            "forum_topic_created": {"name": "topic", "icon_color": 7322096},
+            "is_topic_message": True,
+        }
+    elif reply_to is not None:
+        message["reply_to_message"] = reply_to
+    if text is not None:
+        message["text"] = text
+    if photo_file_id is not None:
+        message["photo"] = [
+            {"file_id": photo_file_id + "-small", "file_unique_id": "s", "width": 90,
+             "height": 90},
+            {"file_id": photo_file_id, "file_unique_id": "b", "width": 800, "height": 800},
+        ]
+        if caption:
+            message["caption"] = caption
+    if edited:
+        message["edit_date"] = 1749881300
+    return {"update_id": 880000000 + n, "edited_message" if edited else "message": message}
+
+
+def post_telegram(client: FlaskClient, update: dict[str, Any] | bytes, *,
+                  secret: str | None = TG_SECRET) -> TestResponse:
+    raw = update if isinstance(update, bytes) else json.dumps(update).encode()
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    return client.post("/webhooks/telegram", data=raw, headers=headers)
