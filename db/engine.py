@@ -54,11 +54,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_ignoring_conflicts(session: Session, table: Any) -> Insert:
+def _insert_ignoring_conflicts(session: Session, model: Any) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING in the session's dialect."""
     name = session.get_bind().dialect.name
     if name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing()
+        return postgresql.insert(model).on_conflict_do_nothing()
     if name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(model).on_conflict_do_nothing()
     raise RuntimeError(f"unsupported database dialect {name}")
+
+
+def insert_if_absent(session: Session, model: Any, **values: Any) -> int | None:
+    """Insert a row unless a unique key is taken. The new id, or None.
+
+    RETURNING tells the two apart on both databases (psycopg reports no
+    rowcount for an INSERT that returns rows).
+    """
+    stmt = _insert_ignoring_conflicts(session, model).values(**values).returning(model.id)
+    return session.execute(stmt).scalar_one_or_none()

@@ -4,6 +4,7 @@ loopback, the app, and a running delivery worker."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -118,8 +119,25 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class _CrashLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.crashes: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info:
+            self.crashes.append(self.format(record))
+
+
 @pytest.fixture
 def worker(runtime: Runtime) -> Iterator[Worker]:
+    """A running worker; a job that crashes with an exception fails the test."""
+    crash_log = _CrashLog()
+    logging.getLogger("bot").addHandler(crash_log)
     worker = Worker(runtime, name="test-worker").start()
-    yield worker
-    worker.stop()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        logging.getLogger("bot").removeHandler(crash_log)
+    assert not crash_log.crashes, "\n".join(crash_log.crashes)

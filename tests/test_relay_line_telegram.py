@@ -86,7 +86,8 @@ def test_thirty_messages_arrive_once_each_and_in_order(
     client: FlaskClient, fake_telegram: FakeTelegram, worker: Worker,
 ) -> None:
     for n in range(30):
-        assert post_line(client, line_body(line_text(f"ข้อความที่ {n}", user=MALEE))).status_code == 200
+        body = line_body(line_text(f"ข้อความที่ {n}", user=MALEE))
+        assert post_line(client, body).status_code == 200
     texts = fake_telegram.wait_for(lambda: (
         t if len(t := [m.text for m in fake_telegram.sent if (m.text or "").startswith("ข้อความ")])
         == 30 else None), timeout=30)

@@ -23,7 +23,8 @@ log = logging.getLogger("bot.commands")
 
 def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
     if isinstance(parsed, ParseError):
-        return Reply(f"I did not understand that: {escape(parsed.reason)}. /help lists the commands.")
+        return Reply(f"I did not understand that: {escape(parsed.reason)}. "
+                     "/help lists the commands.")
     spec = REGISTRY.get(parsed.name)
     if spec is None:
         guess = closest(parsed.name)

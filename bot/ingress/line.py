@@ -40,6 +40,11 @@ IGNORED_EVENTS = frozenset(
 )
 
 
+# What a message builder returns: kind, text, attachments.
+Built = tuple[str, str | None, tuple[Attachment, ...]]
+MessageBuilder = Callable[[dict[str, Any]], Built]
+
+
 class ShapeError(ValueError):
     """The body is JSON but not LINE's webhook shape."""
 
@@ -141,7 +146,7 @@ def parse_message(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent | N
     )
 
 
-def _text(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachment, ...]]:
+def _text(message: dict[str, Any]) -> Built:
     return "text", _replace_line_emoji(message.get("text") or "", message.get("emojis")), ()
 
 
@@ -159,8 +164,8 @@ def _replace_line_emoji(text: str, emojis: Any) -> str:
     return units.decode("utf-16-le")
 
 
-def _content(kind: str) -> Callable[[dict[str, Any]], tuple[str, str | None, tuple[Attachment, ...]]]:
-    def build(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachment, ...]]:
+def _content(kind: str) -> MessageBuilder:
+    def build(message: dict[str, Any]) -> Built:
         provider = message.get("contentProvider") or {}
         extra: dict[str, Any] = {}
         if "duration" in message:
@@ -179,7 +184,7 @@ def _content(kind: str) -> Callable[[dict[str, Any]], tuple[str, str | None, tup
     return build
 
 
-def _sticker(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachment, ...]]:
+def _sticker(message: dict[str, Any]) -> Built:
     # Sticker keywords describe the sticker; they are not the customer's words.
     extra = {
         "package_id": message.get("packageId"),
@@ -190,7 +195,7 @@ def _sticker(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachment
     return "sticker", None, (Attachment(type="sticker", extra=extra),)
 
 
-def _location(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachment, ...]]:
+def _location(message: dict[str, Any]) -> Built:
     try:
         extra = {
             "title": message.get("title"),
@@ -203,7 +208,7 @@ def _location(message: dict[str, Any]) -> tuple[str, str | None, tuple[Attachmen
     return "location", None, (Attachment(type="location", extra=extra),)
 
 
-MESSAGE_BUILDERS: dict[str, Callable[[dict[str, Any]], tuple[str, str | None, tuple[Attachment, ...]]]] = {
+MESSAGE_BUILDERS: dict[str, MessageBuilder] = {
     "text": _text,
     "image": _content("image"),
     "video": _content("video"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.engine import insert_ignoring_conflicts
+from db.engine import insert_if_absent
 from db.models import Admin, utcnow
 
 
@@ -19,9 +19,9 @@ def admin_for(session: Session, shop_id: int, telegram_user_id: int, display_nam
                                 Admin.telegram_user_id == telegram_user_id)
     admin = session.scalars(query).first()
     if admin is None:
-        session.execute(insert_ignoring_conflicts(session, Admin).values(
-            shop_id=shop_id, telegram_user_id=telegram_user_id, display_name=display_name[:200],
-            role="owner" if telegram_user_id in owner_ids else "agent", created_at=utcnow()))
+        insert_if_absent(session, Admin, shop_id=shop_id, telegram_user_id=telegram_user_id,
+                         display_name=display_name[:200], created_at=utcnow(),
+                         role="owner" if telegram_user_id in owner_ids else "agent")
         admin = session.scalars(query).one()
     elif telegram_user_id in owner_ids and admin.role != "owner":
         admin.role = "owner"

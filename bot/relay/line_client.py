@@ -13,7 +13,6 @@ from linebot.v3.messaging import (
     ApiException,
     Configuration,
     ImageMessage,
-    LocationMessage,
     MessagingApi,
     MessagingApiBlob,
     PushMessageRequest,
@@ -113,10 +112,6 @@ def image_message(url: str) -> ImageMessage:
     return ImageMessage(originalContentUrl=url, previewImageUrl=url)
 
 
-def location_message(title: str, address: str, latitude: float, longitude: float) -> LocationMessage:
-    return LocationMessage(title=title, address=address, latitude=latitude, longitude=longitude)
-
-
 class _translated:
     """Turn SDK and network errors of a read call into SendError."""
 
@@ -143,7 +138,8 @@ def _message_of(exc: ApiException) -> str:
     message = str(body.get("message", "")) if isinstance(body, dict) else ""
     details = body.get("details") if isinstance(body, dict) else None
     if details:
-        message += " " + "; ".join(str(d.get("message", "")) for d in details if isinstance(d, dict))
+        message += " " + "; ".join(
+            str(d.get("message", "")) for d in details if isinstance(d, dict))
     return message.strip() or str(exc.reason or "")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from db.engine import insert_ignoring_conflicts
+from db.engine import insert_if_absent
 from db.models import OutboxItem, utcnow
 
 LEASE = timedelta(seconds=120)
@@ -43,7 +43,9 @@ def enqueue(
     lane: str | None = None,
 ) -> bool:
     """Add a row unless one with this key exists. True when added."""
-    stmt = insert_ignoring_conflicts(session, OutboxItem).values(
+    return insert_if_absent(
+        session,
+        OutboxItem,
         shop_id=shop_id,
         destination=destination,
         lane=lane or lane_for(destination, conversation_id),
@@ -54,8 +56,7 @@ def enqueue(
         attempts=0,
         next_attempt_at=utcnow(),
         created_at=utcnow(),
-    )
-    return bool(session.execute(stmt).rowcount)
+    ) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +142,11 @@ def retry_later(session: Session, item_id: int, owner: str, attempts: int, error
     if attempts >= MAX_ATTEMPTS and retry_after is None:
         fail(session, item_id, owner, attempts, error)
         return False
+    delay = timedelta(seconds=backoff_seconds(attempts, retry_after))
     session.execute(
         update(OutboxItem).where(_owned(item_id, owner))
         .values(status="pending", attempts=attempts, last_error=error[:2000],
-                next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(attempts, retry_after)),
-                lease_until=None)
+                next_attempt_at=utcnow() + delay, lease_until=None)
     )
     return True
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.events import MESSAGE_KINDS, InboundEvent
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
-from db.engine import insert_ignoring_conflicts
+from db.engine import insert_if_absent
 from db.models import Conversation, Customer, Identity, Message, ProcessedEvent, utcnow
 
 log = logging.getLogger("bot.relay.store")
@@ -72,10 +72,8 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
 
 
 def claim_event_id(session: Session, shop_id: int, channel: str, event_id: str) -> bool:
-    stmt = insert_ignoring_conflicts(session, ProcessedEvent).values(
-        shop_id=shop_id, channel=channel, event_id=event_id, received_at=utcnow()
-    )
-    return bool(session.execute(stmt).rowcount)
+    return insert_if_absent(session, ProcessedEvent, shop_id=shop_id, channel=channel,
+                            event_id=event_id, received_at=utcnow()) is not None
 
 
 def customer_for(session: Session, shop_id: int, channel: str, external_id: str) -> int:
@@ -86,11 +84,8 @@ def customer_for(session: Session, shop_id: int, channel: str, external_id: str)
     customer = Customer(shop_id=shop_id)
     session.add(customer)
     session.flush()
-    stmt = insert_ignoring_conflicts(session, Identity).values(
-        shop_id=shop_id, customer_id=customer.id, channel=channel, external_id=external_id,
-        created_at=utcnow(),
-    )
-    if session.execute(stmt).rowcount:
+    if insert_if_absent(session, Identity, shop_id=shop_id, customer_id=customer.id,
+                        channel=channel, external_id=external_id, created_at=utcnow()):
         return customer.id
     # Another request created this identity first: use theirs.
     session.delete(customer)
@@ -99,7 +94,8 @@ def customer_for(session: Session, shop_id: int, channel: str, external_id: str)
     return found
 
 
-def _identity_customer(session: Session, shop_id: int, channel: str, external_id: str) -> int | None:
+def _identity_customer(session: Session, shop_id: int, channel: str,
+                       external_id: str) -> int | None:
     return session.scalar(
         select(Identity.customer_id).where(
             Identity.shop_id == shop_id, Identity.channel == channel,
@@ -117,35 +113,30 @@ def conversation_for(session: Session, shop_id: int, event: InboundEvent,
     conversation = session.scalars(query).first()
     if conversation is not None:
         return conversation
-    stmt = insert_ignoring_conflicts(session, Conversation).values(
-        shop_id=shop_id, channel=event.channel, customer_id=customer_id,
+    insert_if_absent(
+        session, Conversation, shop_id=shop_id, channel=event.channel, customer_id=customer_id,
         thread_key=event.thread_key, recipient_id=event.recipient_id, status="inbox",
         unread_count=0, last_activity_at=event.timestamp, blocked=False, created_at=utcnow(),
     )
-    session.execute(stmt)
-    conversation = session.scalars(query).one()
-    return conversation
+    return session.scalars(query).one()
 
 
 def _message_for(session: Session, shop_id: int, conversation: Conversation,
                  event: InboundEvent) -> Message | None:
     is_message = event.kind in MESSAGE_KINDS
     if is_message and event.platform_message_id:
-        stmt = insert_ignoring_conflicts(session, Message).values(
-            shop_id=shop_id, conversation_id=conversation.id, channel=event.channel,
-            direction="in", kind=event.kind, text=event.text,
+        new_id = insert_if_absent(
+            session, Message, shop_id=shop_id, conversation_id=conversation.id,
+            channel=event.channel, direction="in", kind=event.kind, text=event.text,
             attachments=[a.to_json() for a in event.attachments],
             platform_message_id=event.platform_message_id, platform_ts=event.timestamp,
             status="received", data=_message_data(event), created_at=utcnow(),
         )
-        if not session.execute(stmt).rowcount:
+        if new_id is None:
             log.info("%s message %s already stored under another event id", event.channel,
                      event.platform_message_id)
             return None
-        return session.scalars(
-            select(Message).where(Message.channel == event.channel,
-                                  Message.platform_message_id == event.platform_message_id)
-        ).one()
+        return session.get_one(Message, new_id)
     message = Message(
         shop_id=shop_id, conversation_id=conversation.id, channel=event.channel,
         direction="in" if is_message else "event", kind=event.kind, text=event.text,
