@@ -1,0 +1,1 @@
+"""In-process fake Telegram and LINE servers for tests and sandbox mode."""
