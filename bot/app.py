@@ -34,5 +34,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # The HTTP clients log every request at INFO; the relay says what matters.
-    for noisy in ("httpx", "urllib3", "telegram.ext", "apscheduler"):
+    for noisy in ("httpx", "urllib3", "telegram.ext", "apscheduler", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -139,6 +139,11 @@ class FakeTelegram(TelegramMethods):
         with self._cond:
             self._migrated[old_chat_id] = new_chat_id
 
+    def reserve_message_id(self, chat_id: int) -> int:
+        """The id a message a person sends into the chat gets (from the chat's counter)."""
+        with self._cond:
+            return self._new_id(chat_id)
+
     def delete_topic(self, thread_id: int) -> None:
         """Simulate an admin deleting a topic: its messages go, sends into it fail."""
         with self._cond:

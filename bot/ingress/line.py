@@ -274,6 +274,7 @@ def webhook() -> Response:
         log.info("LINE verification request acknowledged")
     ignored = _drop_admin_group(runtime.settings.line_admin_group_id, events)
     result = store_events(runtime, events)
+    log.info("LINE webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
     return ok(stored=result.stored, duplicates=result.duplicates, ignored=ignored)
 
 

@@ -52,6 +52,8 @@ def relay_to_admin(ctx: WorkerContext, item: Claimed) -> None:
     else:
         raise SendError("the conversation's topic could not be created", retryable=True)
     _remember(ctx, conversation, message, sent)
+    log.info("conversation #%s: customer %s relayed to the admin group", conversation.id,
+             message.kind)
 
 
 def ensure_topic(ctx: WorkerContext, shop: Shop, conversation: Conversation,
