@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test lint test-sqlite test-postgres bench typecheck clean
+.PHONY: run test lint test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ test: lint test-sqlite test-postgres
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy bot db
 
 # Quick tests first, then the slow end-to-end ones, on each database.
 test-sqlite: $(VENV)/.dev
@@ -34,9 +35,6 @@ test-sqlite: $(VENV)/.dev
 
 test-postgres: $(VENV)/.dev
 	tests/tools/with_postgres.sh sh -c '$(PYTEST) -q -m "not slow" && $(PYTEST) -q -m slow'
-
-typecheck: $(VENV)/.dev
-	$(BIN)/mypy bot db
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py

@@ -130,11 +130,12 @@ def parse_message(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent | N
     data = dict(base.pop("data"))
     if message.get("quoteToken"):
         data["quote_token"] = message["quoteToken"]
+    built: Built = ("unsupported", None, ())
     if builder is None:
         log.warning("LINE message type %r is unknown; relayed as unsupported", mtype)
-        kind, text, attachments = "unsupported", None, ()
     else:
-        kind, text, attachments = builder(message)
+        built = builder(message)
+    kind, text, attachments = built
     return InboundEvent(
         kind=kind,
         text=text,

@@ -122,12 +122,11 @@ class _translated:
         return None
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 _tb: object) -> bool:
+                 _tb: object) -> None:
         if isinstance(exc, ApiException):
             raise _line_error(exc, self.doing) from None
         if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
             raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
-        return False
 
 
 def _message_of(exc: ApiException) -> str:

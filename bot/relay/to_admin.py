@@ -108,10 +108,15 @@ def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, me
     if media is not None:
         caption = (prefix + render.media_caption(message))[:TELEGRAM_CAPTION_LIMIT]
         upload = InputFile(media.data, filename=media.filename)
-        send = {
-            "image": bot.send_photo, "video": bot.send_video, "audio": bot.send_audio,
-        }.get(message.kind, bot.send_document)
-        return [ctx.telegram.send(send(chat, upload, caption=caption, **common))]
+        if message.kind == "image":
+            call = bot.send_photo(chat, upload, caption=caption, **common)
+        elif message.kind == "video":
+            call = bot.send_video(chat, upload, caption=caption, **common)
+        elif message.kind == "audio":
+            call = bot.send_audio(chat, upload, caption=caption, **common)
+        else:
+            call = bot.send_document(chat, upload, caption=caption, **common)
+        return [ctx.telegram.send(call)]
     if message.kind == "location":
         extra = message.attachments[0]["extra"]
         sent = ctx.telegram.send(bot.send_venue(

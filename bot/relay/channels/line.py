@@ -158,9 +158,9 @@ def _take_reply_token(ctx: WorkerContext, conversation: Conversation) -> str | N
         taken = session.execute(
             update(Conversation).where(Conversation.id == conversation.id,
                                        Conversation.reply_token == token)
-            .values(reply_token=None)
-        ).rowcount
-    return token if taken else None
+            .values(reply_token=None).returning(Conversation.id)
+        ).scalar_one_or_none()
+    return token if taken is not None else None
 
 
 def _progress(ctx: WorkerContext, message: Message, batches_sent: int, sent_ids: list[str]) -> None:
