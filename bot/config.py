@@ -34,7 +34,6 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = ""
-    media_dir: str = "var/media"
 
     telegram_bot_token: str = ""
     telegram_admin_chat_id: int = 0
