@@ -55,8 +55,8 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
         return False
     customer_id = customer_for(session, shop_id, event.channel, event.customer_external_id)
     conversation = conversation_for(session, shop_id, event, customer_id)
-    message = _message_for(session, shop_id, conversation, event)
-    if message is None:
+    message_id = _message_for(session, shop_id, conversation, event)
+    if message_id is None:
         return True
     _touch(session, conversation, event)
     enqueue(
@@ -64,7 +64,7 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
         shop_id=shop_id,
         destination=ADMIN_DESTINATION,
         kind=RELAY_KIND,
-        payload={"message_id": message.id},
+        payload={"message_id": message_id},
         idempotency_key=f"relay:{event.channel}:{event.event_id}",
         conversation_id=conversation.id,
     )
@@ -122,7 +122,8 @@ def conversation_for(session: Session, shop_id: int, event: InboundEvent,
 
 
 def _message_for(session: Session, shop_id: int, conversation: Conversation,
-                 event: InboundEvent) -> Message | None:
+                 event: InboundEvent) -> int | None:
+    """Store the event as a message row; its id, or None for a message seen before."""
     is_message = event.kind in MESSAGE_KINDS
     if is_message and event.platform_message_id:
         new_id = insert_if_absent(
@@ -135,8 +136,7 @@ def _message_for(session: Session, shop_id: int, conversation: Conversation,
         if new_id is None:
             log.info("%s message %s already stored under another event id", event.channel,
                      event.platform_message_id)
-            return None
-        return session.get_one(Message, new_id)
+        return new_id
     message = Message(
         shop_id=shop_id, conversation_id=conversation.id, channel=event.channel,
         direction="in" if is_message else "event", kind=event.kind, text=event.text,
@@ -145,7 +145,7 @@ def _message_for(session: Session, shop_id: int, conversation: Conversation,
     )
     session.add(message)
     session.flush()
-    return message
+    return message.id
 
 
 def _message_data(event: InboundEvent) -> dict[str, object]:
