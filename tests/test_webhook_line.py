@@ -168,3 +168,22 @@ def test_image_without_downloadable_content_is_still_announced(
         lambda: [m for m in fake_telegram.messages_in(ADMIN_CHAT_ID) if "could not be downloaded"
                  in (m.text or "")])
     assert note
+
+
+def test_media_is_kept_at_receipt_even_while_telegram_is_down(
+    client: FlaskClient, fake_telegram: FakeTelegram, fake_line: FakeLine, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    fake_telegram.fail_next("createForumTopic", status=500, description="Internal Server Error",
+                            retry_after=None, times=50)
+    fake_line.add_content("700000000000000002", tiny_png(), "image/png")
+    body = line_body(line_media("image", "700000000000000002"))
+    assert post_line(client, body).status_code == 200
+
+    def kept() -> bool:
+        with runtime.sessions() as session:
+            image = session.scalars(select(Message).where(Message.kind == "image")).one()
+        return bool(image.attachments[0].get("media_id"))
+
+    fake_line.wait_for(kept)
+    assert not [m for m in fake_telegram.sent if m.kind == "photo"]

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from linebot.v3.webhook import SignatureValidator
+from sqlalchemy.exc import DataError
 
 from bot.events import Attachment, InboundEvent, from_millis
 from bot.ingress.http import (
@@ -43,6 +44,9 @@ IGNORED_EVENTS = frozenset(
 # What a message builder returns: kind, text, attachments.
 Built = tuple[str, str | None, tuple[Attachment, ...]]
 MessageBuilder = Callable[[dict[str, Any]], Built]
+
+
+MAX_ID_LENGTH = 128
 
 
 class ShapeError(ValueError):
@@ -79,20 +83,30 @@ def parse(payload: dict[str, Any]) -> list[InboundEvent]:
             else:
                 log.warning("LINE event type %r is unknown; acknowledged, not relayed", kind)
             continue
-        base = _base(destination, raw)
-        if base is None:
-            continue
-        event = parser(raw, base)
+        try:
+            event = parser(raw, _base(destination, raw))
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            if isinstance(exc, ShapeError):
+                raise
+            # A field of the wrong type deep inside an event: still the client's body.
+            raise ShapeError(f"malformed {kind} event ({exc.__class__.__name__})") from None
         if event is not None:
             parsed.append(event)
     return parsed
 
 
-def _base(destination: str, raw: dict[str, Any]) -> dict[str, Any] | None:
-    event_id = raw.get("webhookEventId")
+def _short_id(value: Any, what: str) -> str:
+    """Platform ids are strings of bounded length; anything else is not LINE's shape."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH:
+        raise ShapeError(f"{what} is not an id")
+    return value
+
+
+def _base(destination: str, raw: dict[str, Any]) -> dict[str, Any]:
+    event_id = _short_id(raw.get("webhookEventId"), "webhookEventId")
     source = raw.get("source")
-    if not isinstance(event_id, str) or not isinstance(source, dict):
-        raise ShapeError("event without webhookEventId or source")
+    if not isinstance(source, dict):
+        raise ShapeError("event without a source")
     if not isinstance(raw.get("timestamp"), int):
         raise ShapeError("event without a millisecond timestamp")
     source_type = source.get("type")
@@ -103,8 +117,10 @@ def _base(destination: str, raw: dict[str, Any]) -> dict[str, Any] | None:
         thread, is_group = source.get("groupId") or source.get("roomId"), True
     else:
         raise ShapeError(f"unknown source type {source_type!r}")
-    if not isinstance(thread, str):
-        raise ShapeError("source without an id")
+    thread = _short_id(thread, "source id")
+    reply_token = raw.get("replyToken")
+    if reply_token is not None:
+        reply_token = _short_id(reply_token, "replyToken")
     return {
         "channel": CHANNEL,
         "event_id": event_id,
@@ -115,7 +131,7 @@ def _base(destination: str, raw: dict[str, Any]) -> dict[str, Any] | None:
         "thread_key": thread,
         "recipient_id": thread,
         "timestamp": from_millis(raw["timestamp"]),
-        "reply_token": raw.get("replyToken"),
+        "reply_token": reply_token,
         "is_group": is_group,
         "data": {"speaker_id": user_id} if is_group and user_id else {},
     }
@@ -123,13 +139,14 @@ def _base(destination: str, raw: dict[str, Any]) -> dict[str, Any] | None:
 
 def parse_message(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent | None:
     message = raw.get("message")
-    if not isinstance(message, dict) or not isinstance(message.get("id"), str):
-        raise ShapeError("message event without message.id")
+    if not isinstance(message, dict):
+        raise ShapeError("message event without a message")
+    _short_id(message.get("id"), "message.id")
     mtype = message.get("type")
     builder = MESSAGE_BUILDERS.get(str(mtype))
     data = dict(base.pop("data"))
     if message.get("quoteToken"):
-        data["quote_token"] = message["quoteToken"]
+        data["quote_token"] = _short_id(message["quoteToken"], "quoteToken")
     built: Built = ("unsupported", None, ())
     if builder is None:
         log.warning("LINE message type %r is unknown; relayed as unsupported", mtype)
@@ -141,14 +158,18 @@ def parse_message(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent | N
         text=text,
         attachments=attachments,
         platform_message_id=message["id"],
-        quoted_message_id=message.get("quotedMessageId"),
+        quoted_message_id=(_short_id(message["quotedMessageId"], "quotedMessageId")
+                           if message.get("quotedMessageId") is not None else None),
         data=data,
         **base,
     )
 
 
 def _text(message: dict[str, Any]) -> Built:
-    return "text", _replace_line_emoji(message.get("text") or "", message.get("emojis")), ()
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise ShapeError("text message without text")
+    return "text", _replace_line_emoji(text, message.get("emojis")), ()
 
 
 def _replace_line_emoji(text: str, emojis: Any) -> str:
@@ -178,8 +199,10 @@ def _content(kind: str) -> MessageBuilder:
             fetch = {"url": str(provider.get("originalContentUrl", ""))}
         else:
             fetch = {"line_message_id": message["id"]}
-        attachment = Attachment(type=kind, fetch=fetch, filename=message.get("fileName"),
-                                extra=extra)
+        filename = message.get("fileName")
+        if filename is not None and not isinstance(filename, str):
+            raise ShapeError("fileName is not text")
+        attachment = Attachment(type=kind, fetch=fetch, filename=filename, extra=extra)
         return kind, None, (attachment,)
 
     return build
@@ -274,7 +297,11 @@ def webhook() -> Response:
     if payload.get("destination") and not events and not payload["events"]:
         log.info("LINE verification request acknowledged")
     ignored = _drop_admin_group(runtime.settings.line_admin_group_id, events)
-    result = store_events(runtime, events)
+    try:
+        result = store_events(runtime, events)
+    except DataError as exc:
+        # A value the database cannot hold (parse bounds ids, but not every field).
+        return rejection_response(CHANNEL, Rejected(400, f"value out of range: {exc.orig}"))
     log.info("LINE webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
     return ok(stored=result.stored, duplicates=result.duplicates, ignored=ignored)
 

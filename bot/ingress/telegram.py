@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from telegram import Message as TgMessage
 from telegram import Update
@@ -30,6 +31,10 @@ from db.models import Conversation, MessageMap, Shop
 CHANNEL = "telegram"
 log = logging.getLogger("bot.ingress.telegram")
 blueprint = Blueprint("telegram", __name__)
+
+# A value of the wrong type or size inside an update PTB accepted (the
+# database refuses an id that does not fit 64 bits, for example).
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, DataError)
 
 # Telegram's account for anonymous group admins.
 ANONYMOUS_ADMIN_BOT = 1087968824
@@ -48,15 +53,19 @@ def webhook() -> Response:
         if not isinstance(payload.get("update_id"), int):
             raise Rejected(400, "not a Telegram update: no integer update_id")
         update = _to_update(payload)
+        try:
+            outcome = handle_update(runtime, payload, update)
+        except MALFORMED as exc:
+            raise Rejected(400, f"not a Telegram update: {exc.__class__.__name__}") from None
     except Rejected as rejected:
         return rejection_response(CHANNEL, rejected)
-    return ok(outcome=handle_update(runtime, payload, update))
+    return ok(outcome=outcome)
 
 
 def _to_update(payload: dict[str, Any]) -> Update:
     try:
         update = Update.de_json(payload, None)
-    except (KeyError, TypeError, ValueError) as exc:
+    except MALFORMED as exc:
         raise Rejected(400, f"not a Telegram update: {exc}") from None
     if update is None:
         raise Rejected(400, "not a Telegram update")

@@ -25,6 +25,7 @@ log = logging.getLogger("bot.relay.store")
 # Customer-bound conversations are answered in the Telegram admin group.
 ADMIN_DESTINATION = "telegram"
 RELAY_KIND = "relay_to_admin"
+MEDIA_KIND = "fetch_media"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,13 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
     if message_id is None:
         return True
     _touch(session, conversation, event)
+    if any(a.fetch for a in event.attachments):
+        # Platform media expires: download it now, on the customers' side of
+        # the worker, instead of waiting for the paced relay into Telegram.
+        enqueue(session, shop_id=shop_id, destination=event.channel, kind=MEDIA_KIND,
+                payload={"message_id": message_id},
+                idempotency_key=f"media:{event.channel}:{event.event_id}",
+                lane=f"{event.channel}-media:{conversation.id}")
     enqueue(
         session,
         shop_id=shop_id,

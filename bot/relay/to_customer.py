@@ -47,6 +47,14 @@ def send_to_customer(ctx: WorkerContext, item: Claimed) -> None:
                     idempotency_key=f"delivered:{message.id}", conversation_id=conversation.id)
 
 
+def fetch_media(ctx: WorkerContext, item: Claimed) -> None:
+    """Keep a customer's media while the platform still has it."""
+    with ctx.runtime.sessions() as session:
+        message = session.get_one(Message, item.payload["message_id"])
+        conversation = session.get_one(Conversation, message.conversation_id)
+    adapter_for(conversation.channel).keep_media(ctx, message)
+
+
 def customer_send_failed(ctx: WorkerContext, item: Claimed, error: SendError) -> None:
     """Never a silent drop: the admin is told why, under the message that failed."""
     with ctx.runtime.transaction() as session:

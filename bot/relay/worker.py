@@ -19,7 +19,7 @@ from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
 from bot.relay.to_admin import answer_callback, mark_delivered, notify, relay_to_admin
-from bot.relay.to_customer import customer_send_failed, send_to_customer
+from bot.relay.to_customer import customer_send_failed, fetch_media, send_to_customer
 from bot.runtime import Runtime
 
 log = logging.getLogger("bot.relay.worker")
@@ -37,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),
+    "fetch_media": Handler(fetch_media),
 }
 
 # Destinations each delivery thread serves.
