@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -92,3 +94,16 @@ def test_thirty_messages_arrive_once_each_and_in_order(
         t if len(t := [m.text for m in fake_telegram.sent if (m.text or "").startswith("ข้อความ")])
         == 30 else None), timeout=30)
     assert texts == [f"ข้อความที่ {n}" for n in range(30)]
+
+
+def test_a_long_customer_message_is_split_for_telegram_without_losing_text(
+    client: FlaskClient, fake_telegram: FakeTelegram, worker: Worker,
+) -> None:
+    # LINE allows 5,000 characters, Telegram 4,096; '&' grows when escaped.
+    text = ("ราคา A&B <ส่งฟรี> " * 300).strip()
+    assert post_line(client, line_body(line_text(text))).status_code == 200
+    pieces = fake_telegram.wait_for(lambda: (
+        p if len(p := [m.text for m in fake_telegram.sent if "ราคา" in (m.text or "")]) == 2
+        else None))
+    joined = html.unescape(" ".join(p or "" for p in pieces))
+    assert joined.split() == text.split()

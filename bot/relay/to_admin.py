@@ -9,6 +9,7 @@ main chat under a header, and admins answer by replying.
 from __future__ import annotations
 
 import logging
+from html import escape
 from typing import Any
 
 from sqlalchemy import select, update
@@ -124,11 +125,14 @@ def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, me
             title=str(extra.get("title") or "Location"), address=str(extra.get("address") or ""),
             message_thread_id=thread_id, reply_parameters=common.get("reply_parameters")))
         return [sent]
-    body = prefix + (render.message_body(message) or _unavailable(message))
-    return [
-        ctx.telegram.send(bot.send_message(chat, piece, **common))
-        for piece in split_text(body, TELEGRAM_TEXT_LIMIT)
-    ]
+    if message.kind == "text":
+        # Split the customer's own text, then escape each piece: a cut must
+        # never fall inside an HTML entity. The header needs some room.
+        pieces = [escape(p) for p in split_text(message.text or "", TELEGRAM_TEXT_LIMIT - 200)]
+    else:
+        pieces = [render.message_body(message) or _unavailable(message)]
+    pieces[0] = prefix + pieces[0]
+    return [ctx.telegram.send(bot.send_message(chat, piece, **common)) for piece in pieces]
 
 
 def _unavailable(message: Message) -> str:
