@@ -89,11 +89,13 @@ def state() -> Response:
         {"id": t.thread_id, "name": t.name, "deleted": t.deleted}
         for t in sandbox.telegram.topics.values()
     ]
+    reacted = {message_id: emoji for _, message_id, emoji in sandbox.telegram.reactions}
     admin_chat = [
         {"id": m.message_id, "thread": m.thread_id, "from": "bot", "kind": m.kind,
          "text": _plain(m.text), "reply_to": m.reply_to_message_id}
         for m in sandbox.telegram.messages_in(chat)
-    ] + [t for t in typed if t["side"] == "admin"]
+    ] + [{**t, "reaction": "".join(reacted.get(t["id"], []))}
+         for t in typed if t["side"] == "admin"]
     customer_side = [t for t in typed if t["side"] == "customer"] + [
         {"customer": d.to, "from": "shop", "via": d.via,
          "text": " ".join(str(m.get("text") or m.get("originalContentUrl") or m.get("type"))
