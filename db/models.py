@@ -65,6 +65,8 @@ class Shop(Base):
     # None until the first topic is attempted: then True (forum) or False
     # (plain group: relays go to the main chat and replies route by map).
     admin_chat_topics: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # When the owner was told the Meta Page token stopped working (once, not per message).
+    meta_token_warned_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Learned from getMe by the worker: commands addressed to another bot
     # (/tag@OtherBot) are not ours.
     bot_username: Mapped[str | None] = mapped_column(String(64))
@@ -143,6 +145,8 @@ class Conversation(Base):
     status: Mapped[str] = mapped_column(String(16), default="inbox")
     unread_count: Mapped[int] = mapped_column(Integer, default=0)
     last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # When the customer last wrote: Meta's 24-hour messaging window runs from here.
+    customer_last_at: Mapped[datetime | None] = mapped_column(DateTime)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
     # LINE reply tokens are single use and expire about a minute after the
     # event; the latest unused one is kept here with when it arrived.
@@ -152,6 +156,22 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship()
+
+
+class Post(Base):
+    """A Facebook post or Instagram media customers comment on, fetched once."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("shop_id", "channel", "post_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    channel: Mapped[str] = mapped_column(String(32))
+    post_id: Mapped[str] = mapped_column(String(256))
+    caption: Mapped[str | None] = mapped_column(Text)
+    link: Mapped[str | None] = mapped_column(Text)
+    image_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Media(Base):

@@ -168,6 +168,10 @@ def _touch(session: Session, conversation: Conversation, event: InboundEvent) ->
     values: dict[str, object] = {}
     if event.kind in MESSAGE_KINDS:
         values["unread_count"] = Conversation.unread_count + 1
+    if event.kind in MESSAGE_KINDS or event.kind == "postback":
+        # Meta's 24-hour window opens with each customer message or button tap.
+        if conversation.customer_last_at is None or event.timestamp > conversation.customer_last_at:
+            values["customer_last_at"] = event.timestamp
         # A new customer message reopens a finished conversation into the inbox.
         values["status"] = "inbox"
     if event.timestamp > (conversation.last_activity_at or datetime.min):

@@ -7,12 +7,14 @@ media before its URL expires, and send an admin's message to the customer.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import requests
 from sqlalchemy import update
 
 from bot.relay.context import WorkerContext
+from bot.relay.errors import SendError
 from bot.relay.media import keep
 from bot.relay.outbox import Claimed
 from db.models import Conversation, Customer, Media, Message
@@ -71,6 +73,48 @@ def download_picture(ctx: WorkerContext, shop_id: int, url: str | None) -> int |
         return media.id
 
 
+MEDIA_KINDS = frozenset({"image", "video", "audio", "file"})
+
+
+def keep_message_media(ctx: WorkerContext, message: Message,
+                       download: Callable[[dict[str, str]], tuple[bytes, str]]) -> Media | None:
+    """Download a customer message's media once and keep it; None when it is gone."""
+    if message.kind not in MEDIA_KINDS or not message.attachments:
+        return None
+    attachment = message.attachments[0]
+    if attachment.get("media_id"):
+        with ctx.runtime.sessions() as session:
+            return session.get(Media, attachment["media_id"])
+    try:
+        data, content_type = download(attachment.get("fetch") or {})
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        log.warning("media of message %s is gone: %s", message.id, exc)
+        return None
+    with ctx.runtime.transaction() as session:
+        media = keep(session, message.shop_id, data, content_type or "application/octet-stream",
+                     filename=attachment.get("filename"), stem=message.kind)
+    attach_media(ctx, message, 0, media)
+    return media
+
+
+def download_url(url: str) -> tuple[bytes, str]:
+    """Fetch media from a platform CDN URL (they expire, so this runs on receipt)."""
+    try:
+        response = requests.get(url, timeout=30)
+    except requests.RequestException as exc:
+        raise SendError("the file could not be downloaded", retryable=True,
+                        detail=str(exc)) from None
+    if response.status_code >= 500:
+        raise SendError("the file server is busy", retryable=True,
+                        detail=f"HTTP {response.status_code}")
+    if not response.ok:
+        raise SendError("the file has expired", retryable=False,
+                        detail=f"HTTP {response.status_code}")
+    return response.content, response.headers.get("Content-Type", "")
+
+
 def attach_media(ctx: WorkerContext, message: Message, index: int, media: Media) -> None:
     """Write the kept media's id into the message's attachment list."""
     attachments = [dict(a) for a in message.attachments]
@@ -79,3 +123,28 @@ def attach_media(ctx: WorkerContext, message: Message, index: int, media: Media)
         session.execute(update(Message).where(Message.id == message.id)
                         .values(attachments=attachments))
     message.attachments = attachments
+
+
+def admin_photo(ctx: WorkerContext, message: Message, index: int,
+                attachment: dict[str, Any]) -> Media:
+    """An admin's Telegram photo, downloaded once and kept (LINE and Meta fetch it by URL)."""
+    if attachment.get("media_id"):
+        with ctx.runtime.sessions() as session:
+            return session.get_one(Media, attachment["media_id"])
+    file_id = attachment["fetch"]["telegram_file_id"]
+    telegram = ctx.telegram
+    tg_file = telegram.run(telegram.bot.get_file(file_id))
+    data = bytes(telegram.run(tg_file.download_as_bytearray()))
+    with ctx.runtime.transaction() as session:
+        media = keep(session, message.shop_id, data, "image/jpeg", stem="photo")
+    attach_media(ctx, message, index, media)
+    return media
+
+
+def record_progress(ctx: WorkerContext, message: Message, batches_sent: int,
+                    sent_ids: list[str]) -> None:
+    """Remember which parts of a split message went out, so a retry sends only the rest."""
+    data = {**(message.data or {}), "batches_sent": batches_sent, "sent_ids": sent_ids}
+    with ctx.runtime.transaction() as session:
+        session.execute(update(Message).where(Message.id == message.id).values(data=data))
+    message.data = data

@@ -7,10 +7,15 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import requests
 from sqlalchemy import update
 
-from bot.relay.channels import attach_media, save_profile
+from bot.relay.channels import (
+    admin_photo,
+    download_url,
+    keep_message_media,
+    record_progress,
+    save_profile,
+)
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.line_client import (
@@ -20,7 +25,7 @@ from bot.relay.line_client import (
     image_message,
     text_message,
 )
-from bot.relay.media import keep, public_media_url
+from bot.relay.media import public_media_url
 from bot.relay.outbox import Claimed
 from bot.relay.textsplit import LINE_TEXT_LIMIT, split_text, utf16_units
 from db.models import Conversation, Customer, Media, Message, utcnow
@@ -57,33 +62,13 @@ class LineAdapter:
         return save_profile(ctx, customer, profile.name, profile.picture_url)
 
     def keep_media(self, ctx: WorkerContext, message: Message) -> Media | None:
-        if message.kind not in {"image", "video", "audio", "file"} or not message.attachments:
-            return None
-        attachment = message.attachments[0]
-        if attachment.get("media_id"):
-            with ctx.runtime.sessions() as session:
-                return session.get(Media, attachment["media_id"])
-        fetch = attachment.get("fetch") or {}
-        try:
+        def download(fetch: dict[str, str]) -> tuple[bytes, str]:
             if fetch.get("line_message_id"):
-                data, content_type = ctx.line.content(fetch["line_message_id"])
-            else:
-                response = requests.get(fetch.get("url", ""), timeout=30)
-                response.raise_for_status()
-                data, content_type = response.content, response.headers.get("Content-Type", "")
-        except SendError as exc:
-            if exc.retryable:
-                raise
-            log.warning("LINE content of message %s is gone: %s", message.id, exc)
-            return None
-        except requests.RequestException as exc:
-            log.warning("external content of message %s not fetched: %s", message.id, exc)
-            return None
-        with ctx.runtime.transaction() as session:
-            media = keep(session, message.shop_id, data, content_type or "application/octet-stream",
-                         filename=attachment.get("filename"), stem=message.kind)
-        attach_media(ctx, message, 0, media)
-        return media
+                return ctx.line.content(fetch["line_message_id"])
+            # A customer's content from an external provider lives at its own URL.
+            return download_url(fetch.get("url", ""))
+
+        return keep_message_media(ctx, message, download)
 
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:
@@ -97,7 +82,7 @@ class LineAdapter:
                                  retry_key=str(uuid.uuid5(RETRY_NAMESPACE,
                                                           f"{item.idempotency_key}:{index}")))
             sent_ids += [s.id for s in sent]
-            _progress(ctx, message, index + 1, sent_ids)
+            record_progress(ctx, message, index + 1, sent_ids)
         return sent_ids
 
     def _deliver(self, ctx: WorkerContext, conversation: Conversation, batch: list[Any],
@@ -116,7 +101,7 @@ class LineAdapter:
             if attachment.get("type") != "image":
                 raise SendError("LINE customers can receive text and pictures only from here",
                                 retryable=False)
-            media = _admin_photo(ctx, message, index, attachment)
+            media = admin_photo(ctx, message, index, attachment)
             url = public_media_url(ctx.runtime.settings, media)
             if url is None:
                 raise SendError(
@@ -132,22 +117,6 @@ class LineAdapter:
         return objects
 
 
-def _admin_photo(ctx: WorkerContext, message: Message, index: int,
-                 attachment: dict[str, Any]) -> Media:
-    """An admin's Telegram photo, downloaded once and kept for LINE to fetch."""
-    if attachment.get("media_id"):
-        with ctx.runtime.sessions() as session:
-            return session.get_one(Media, attachment["media_id"])
-    file_id = attachment["fetch"]["telegram_file_id"]
-    telegram = ctx.telegram
-    tg_file = telegram.run(telegram.bot.get_file(file_id))
-    data = bytes(telegram.run(tg_file.download_as_bytearray()))
-    with ctx.runtime.transaction() as session:
-        media = keep(session, message.shop_id, data, "image/jpeg", stem="photo")
-    attach_media(ctx, message, index, media)
-    return media
-
-
 def _take_reply_token(ctx: WorkerContext, conversation: Conversation) -> str | None:
     """Claim the conversation's reply token if it is fresh; it is single use."""
     with ctx.runtime.transaction() as session:
@@ -161,11 +130,3 @@ def _take_reply_token(ctx: WorkerContext, conversation: Conversation) -> str | N
             .values(reply_token=None).returning(Conversation.id)
         ).scalar_one_or_none()
     return token if taken is not None else None
-
-
-def _progress(ctx: WorkerContext, message: Message, batches_sent: int, sent_ids: list[str]) -> None:
-    data = {**(message.data or {}), "batches_sent": batches_sent, "sent_ids": sent_ids}
-    with ctx.runtime.transaction() as session:
-        session.execute(update(Message).where(Message.id == message.id).values(data=data))
-    message.data = data
-

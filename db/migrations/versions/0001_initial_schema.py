@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 01:56:00.601124
+Create Date: 2026-11-25 02:30:17.244468
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("admin_chat_topics", sa.Boolean(), nullable=True),
+        sa.Column("meta_token_warned_at", sa.DateTime(), nullable=True),
         sa.Column("bot_username", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shops")),
@@ -145,6 +146,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_customers_shop_id"), ["shop_id"], unique=False)
 
     op.create_table(
+        "posts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("shop_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=32), nullable=False),
+        sa.Column("post_id", sa.String(length=256), nullable=False),
+        sa.Column("caption", sa.Text(), nullable=True),
+        sa.Column("link", sa.Text(), nullable=True),
+        sa.Column("image_media_id", sa.Integer(), nullable=True),
+        sa.Column("fetched_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["image_media_id"], ["media.id"], name=op.f("fk_posts_image_media_id_media")
+        ),
+        sa.ForeignKeyConstraint(["shop_id"], ["shops.id"], name=op.f("fk_posts_shop_id_shops")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
+        sa.UniqueConstraint(
+            "shop_id", "channel", "post_id", name=op.f("uq_posts_shop_id_channel_post_id")
+        ),
+    )
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_posts_shop_id"), ["shop_id"], unique=False)
+
+    op.create_table(
         "conversations",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("shop_id", sa.Integer(), nullable=False),
@@ -155,6 +178,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("unread_count", sa.Integer(), nullable=False),
         sa.Column("last_activity_at", sa.DateTime(), nullable=False),
+        sa.Column("customer_last_at", sa.DateTime(), nullable=True),
         sa.Column("topic_id", sa.BigInteger(), nullable=True),
         sa.Column("reply_token", sa.String(length=128), nullable=True),
         sa.Column("reply_token_at", sa.DateTime(), nullable=True),
@@ -314,6 +338,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conversations_customer_id"))
 
     op.drop_table("conversations")
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_posts_shop_id"))
+
+    op.drop_table("posts")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_shop_id"))
 
