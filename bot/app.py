@@ -19,10 +19,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.config["MAX_CONTENT_LENGTH"] = None
 
     from bot import web
-    from bot.ingress import line, telegram
+    from bot.ingress import line, meta, telegram
 
     app.register_blueprint(web.blueprint)
     app.register_blueprint(line.blueprint)
+    app.register_blueprint(meta.blueprint)
     app.register_blueprint(telegram.blueprint)
     if settings.sandbox:
         from bot.sandbox import install

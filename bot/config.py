@@ -57,6 +57,9 @@ class Settings:
     instagram_account_id: str = ""
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v23.0"
+    # The app has Meta's human_agent permission: an admin's own answer may go
+    # out up to 7 days after the customer's last message (HUMAN_AGENT tag).
+    meta_human_agent: bool = False
 
     worker_poll_seconds: float = 0.5
     sandbox: bool = False

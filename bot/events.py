@@ -15,7 +15,9 @@ from typing import Any
 MESSAGE_KINDS = frozenset(
     {"text", "image", "video", "audio", "file", "sticker", "location", "unsupported"}
 )
-EVENT_KINDS = frozenset({"follow", "unfollow", "postback", "unsend"})
+EVENT_KINDS = frozenset(
+    {"follow", "unfollow", "postback", "unsend", "echo", "comment_edited", "comment_removed"}
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,14 +64,13 @@ def test_other_chats_and_strangers_are_ignored(
     other_chat = tg_update("send this to the customer", thread_id=thread, chat_id=-100999,
                            user_id=STRANGER_ID)
     assert post_telegram(client, other_chat).status_code == 200
-    private = fixture_bytes("telegram/message__private_from_customer.json")
-    assert post_telegram(client, private).status_code == 200
     with runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Message)
                               .where(Message.direction == "out")) == 0
         strangers = session.scalar(select(func.count()).select_from(Admin)
                                    .where(Admin.telegram_user_id == STRANGER_ID))
         jobs = session.scalars(select(OutboxItem.kind)).all()
+    # Only the customer's relay: nothing of theirs became an admin action.
     assert strangers == 0 and jobs == ["relay_to_admin"]
 
 

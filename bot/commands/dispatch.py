@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from html import escape
 
@@ -12,11 +13,14 @@ from bot.commands import (
     Invocation,
     ParseError,
     Reply,
-    basic,  # noqa: F401  (registers its commands)
     closest,
     may,
     usage_line,
 )
+
+# Importing a command module registers its commands.
+importlib.import_module("bot.commands.basic")
+importlib.import_module("bot.commands.conversation")
 
 log = logging.getLogger("bot.commands")
 

@@ -22,9 +22,10 @@ from telegram import Update
 from bot.commands import Invocation, parse_command
 from bot.commands.dispatch import run_command
 from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
+from bot.ingress.telegram_customers import customer_event
 from bot.relay.admins import admin_for
 from bot.relay.outbound import queue_callback_answer, queue_note, queue_reply
-from bot.relay.store import claim_event_id
+from bot.relay.store import claim_event_id, store_event
 from bot.runtime import Runtime, runtime_of
 from db.models import Conversation, MessageMap, Shop
 
@@ -95,6 +96,14 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
     message = update.message or update.edited_message
     if message is None:
         return "ignored: not a message"
+    if message.chat.type == "private" and message.chat.id != admin_chat_id:
+        if update.edited_message is not None:
+            return "ignored: a customer's edit"
+        event = customer_event(message)
+        if event is None:
+            return "ignored: not from a person"
+        store_event(session, shop_id, event)
+        return "customer message stored"
     if message.chat.id != admin_chat_id:
         if message.migrate_to_chat_id:
             log.error("a group became a supergroup; its new id is %s", message.migrate_to_chat_id)
@@ -114,9 +123,13 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
         username = session.scalar(select(Shop.bot_username).where(Shop.id == shop_id))
         parsed = parse_command(text, username)
         if parsed is not None:
-            reply = run_command(Invocation(session, shop_id, admin, conversation), parsed)
-            queue_note(session, shop_id, conversation, thread_id, message.message_id,
-                       text=reply.text)
+            reply_to = {"admin_chat_id": admin_chat_id, "admin_message_id": message.message_id,
+                        "quote_of": _replied_channel_message(session, message)}
+            reply = run_command(Invocation(session, shop_id, admin, conversation,
+                                           extras={"reply": reply_to}), parsed)
+            if reply.text:
+                queue_note(session, shop_id, conversation, thread_id, message.message_id,
+                           text=reply.text)
             return "command"
     if conversation is None:
         return "ignored: not in a conversation"

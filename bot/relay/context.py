@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.relay.graph_client import GraphClient
 from bot.relay.line_client import LineClient
 from bot.relay.telegram_client import TelegramClient
 from bot.runtime import Runtime
@@ -23,6 +24,7 @@ class WorkerContext:
     owner: str
     _telegram: TelegramClient | None = field(default=None, repr=False)
     _line: LineClient | None = field(default=None, repr=False)
+    _graph: GraphClient | None = field(default=None, repr=False)
     # Per-thread scratch space for adapters (caches, sessions).
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -43,6 +45,12 @@ class WorkerContext:
         return self._line
 
     @property
+    def graph(self) -> GraphClient:
+        if self._graph is None:
+            self._graph = GraphClient(self.runtime.settings)
+        return self._graph
+
+    @property
     def admin_chat_id(self) -> int:
         return self.runtime.settings.telegram_admin_chat_id
 
@@ -51,3 +59,5 @@ class WorkerContext:
             self._telegram.close()
         if self._line is not None:
             self._line.close()
+        if self._graph is not None:
+            self._graph.close()

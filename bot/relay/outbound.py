@@ -12,14 +12,20 @@ ADMIN_DESTINATION = "telegram"
 
 def queue_reply(session: Session, shop_id: int, conversation: Conversation, admin: Admin, *,
                 text: str | None, photo_file_id: str | None, admin_chat_id: int,
-                admin_message_id: int, quote_of: int | None = None) -> Message:
-    """Store the admin's answer and queue its delivery on the customer's channel."""
-    data: dict[str, object] = {}
-    if quote_of is not None:
-        quoted = session.get(Message, quote_of)
-        if quoted is not None and quoted.direction == "in" and quoted.data.get("quote_token"):
-            # Replying to one relayed message quotes it on LINE.
+                admin_message_id: int, quote_of: int | None = None,
+                private: bool = False) -> Message:
+    """Store the admin's answer and queue its delivery on the customer's channel.
+
+    `quote_of` is the customer message the admin replied to in Telegram: LINE
+    quotes it, and a comment answer goes under that very comment.
+    """
+    data: dict[str, object] = {"private": True} if private else {}
+    quoted = session.get(Message, quote_of) if quote_of is not None else None
+    if quoted is not None and quoted.direction == "in":
+        if quoted.data.get("quote_token"):
             data["quote_token"] = quoted.data["quote_token"]
+        if quoted.data.get("comment_id"):
+            data["comment_id"] = quoted.data["comment_id"]
     attachments = ([{"type": "image", "fetch": {"telegram_file_id": photo_file_id}}]
                    if photo_file_id else [])
     message = Message(

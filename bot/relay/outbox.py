@@ -41,6 +41,7 @@ def enqueue(
     idempotency_key: str,
     conversation_id: int | None = None,
     lane: str | None = None,
+    delay_seconds: float = 0.0,
 ) -> bool:
     """Add a row unless one with this key exists. True when added."""
     return insert_if_absent(
@@ -54,7 +55,7 @@ def enqueue(
         idempotency_key=idempotency_key,
         status="pending",
         attempts=0,
-        next_attempt_at=utcnow(),
+        next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
         created_at=utcnow(),
     ) is not None
 

@@ -81,20 +81,47 @@ def message_body(message: Message) -> str:
         return "<i>Sent something the channel cannot show here. Ask them to send it again.</i>"
     data = message.data or {}
     if kind == "follow":
+        if message.channel == "telegram":
+            return "👋 <i>Started a chat with the shop's bot.</i>"
         return ("✅ <i>Unblocked the shop and can receive messages again.</i>"
                 if data.get("unblocked") else "👋 <i>Added the shop as a LINE friend.</i>")
     if kind == "unfollow":
         return "🚫 <i>Blocked the shop. Messages to them will not be delivered.</i>"
     if kind == "postback":
-        return f"🔘 <i>Tapped a button</i> <code>{escape(str(data.get('postback', '')))}</code>"
+        title = str(data.get("title") or "")
+        shown = f" “{escape(title)}”" if title else ""
+        return (f"🔘 <i>Tapped a button{shown}</i> "
+                f"<code>{escape(str(data.get('postback', '')))}</code>")
+    if kind == "echo":
+        return "📤 <i>Sent from the Page inbox:</i>\n" + escape(message.text or "[attachment]")
+    if kind == "comment_edited":
+        return "✏️ <i>Edited their comment:</i>\n" + escape(message.text or "")
+    if kind == "comment_removed":
+        return "🗑 <i>Removed their comment.</i>"
     if kind == "unsend":
         return "↩️ <i>Unsent a message.</i>"
     return ""
 
 
+def text_prefix(message: Message) -> str:
+    """What a customer's text answers, when it is a story reply."""
+    if (message.data or {}).get("story"):
+        return "↩️ <i>Replied to the shop's story:</i>\n"
+    return ""
+
+
+def text_suffix(message: Message) -> str:
+    links = [a.get("extra", {}) for a in message.attachments or [] if a.get("type") == "link"]
+    return "".join(
+        f"\n🔗 {escape(str(link.get('title') or ''))} {escape(str(link.get('url') or ''))}"
+        for link in links)
+
+
 def media_caption(message: Message) -> str:
     names = {"image": "", "video": "🎬", "audio": "🎤", "file": "📎"}
     attachment = (message.attachments or [{}])[0]
+    if attachment and attachment.get("extra", {}).get("story_mention"):
+        return "📣 <i>Mentioned the shop in their story</i>"
     filename = attachment.get("filename") if attachment else None
     parts = [p for p in (names.get(message.kind, ""), escape(filename or "")) if p]
     if message.text:

@@ -26,6 +26,7 @@ log = logging.getLogger("bot.relay.store")
 ADMIN_DESTINATION = "telegram"
 RELAY_KIND = "relay_to_admin"
 MEDIA_KIND = "fetch_media"
+ECHO_DELAY = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,9 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
         payload={"message_id": message_id},
         idempotency_key=f"relay:{event.channel}:{event.event_id}",
         conversation_id=conversation.id,
+        # Meta may echo the relay's own send before the worker has recorded its
+        # mid; a short wait lets the worker tell its own echoes from the inbox's.
+        delay_seconds=ECHO_DELAY if event.kind == "echo" else 0.0,
     )
     return True
 

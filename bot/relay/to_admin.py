@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from sqlalchemy import select, update
-from telegram import InputFile, ReactionTypeEmoji, ReplyParameters
+from telegram import InputFile, LinkPreviewOptions, ReactionTypeEmoji, ReplyParameters
 from telegram import Message as TgMessage
 from telegram.constants import ParseMode
 
@@ -38,6 +38,9 @@ def relay_to_admin(ctx: WorkerContext, item: Claimed) -> None:
         conversation = session.get_one(Conversation, message.conversation_id)
         customer = session.get_one(Customer, conversation.customer_id)
         shop = session.get_one(Shop, conversation.shop_id)
+    if message.kind == "echo" and _own_echo(ctx, message):
+        log.info("echo of the relay's own message in #%s not relayed", conversation.id)
+        return
     adapter = adapter_for(conversation.channel)
     if not customer.profile_fetched:
         customer = adapter.snapshot_profile(ctx, conversation, customer, item.attempts)
@@ -95,6 +98,31 @@ def _post_card(ctx: WorkerContext, conversation: Conversation, customer: Custome
         sent = ctx.telegram.send(bot.send_message(
             ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id))
     _map(ctx, conversation, None, [sent], None)
+    described = adapter_for(conversation.channel).describe_thread(ctx, conversation)
+    if described is not None:
+        lines, image = described
+        if image is not None:
+            extra = ctx.telegram.send(bot.send_photo(
+                ctx.admin_chat_id, InputFile(image.data, filename=image.filename),
+                caption=lines[:TELEGRAM_CAPTION_LIMIT], parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id))
+        else:
+            extra = ctx.telegram.send(bot.send_message(
+                ctx.admin_chat_id, lines, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
+                link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        _map(ctx, conversation, None, [extra], None)
+
+
+def _own_echo(ctx: WorkerContext, message: Message) -> bool:
+    """Meta echoes every message the Page sends; the relay's own sends are known by mid."""
+    mid = str((message.data or {}).get("mid") or "")
+    with ctx.runtime.sessions() as session:
+        recent = session.scalars(
+            select(Message).where(Message.conversation_id == message.conversation_id,
+                                  Message.direction == "out")
+            .order_by(Message.id.desc()).limit(50)).all()
+    return any(m.platform_message_id == mid or mid in (m.data or {}).get("sent_ids", [])
+               for m in recent)
 
 
 def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, message: Message,
@@ -129,6 +157,9 @@ def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, me
         # Split the customer's own text, then escape each piece: a cut must
         # never fall inside an HTML entity. The header needs some room.
         pieces = [escape(p) for p in split_text(message.text or "", TELEGRAM_TEXT_LIMIT - 200)]
+        pieces = pieces or [""]
+        pieces[0] = render.text_prefix(message) + pieces[0]
+        pieces[-1] += render.text_suffix(message)
     else:
         pieces = [render.message_body(message) or _unavailable(message)]
     pieces[0] = prefix + pieces[0]
@@ -140,13 +171,16 @@ def _unavailable(message: Message) -> str:
 
 
 def _quoted_admin_message(ctx: WorkerContext, message: Message) -> int | None:
-    """The admin-chat copy of the message this one quotes or unsends."""
+    """The admin-chat copy of the message this one quotes, unsends, edits or answers
+    (a comment reply is threaded under the comment it answers)."""
     data = message.data or {}
-    target = data.get("quoted_message_id") or data.get("unsent_id")
+    target = (data.get("quoted_message_id") or data.get("unsent_id") or data.get("parent_id")
+              or (data.get("comment_id") if message.kind.startswith("comment_") else None))
     if not target:
         return None
     with ctx.runtime.sessions() as session:
         return session.scalar(select(MessageMap.admin_message_id).where(
+            MessageMap.conversation_id == message.conversation_id,
             MessageMap.channel == message.channel, MessageMap.channel_message_id == str(target)))
 
 

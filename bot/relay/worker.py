@@ -43,7 +43,8 @@ HANDLERS: dict[str, Handler] = {
 # Destinations each delivery thread serves.
 THREADS: dict[str, tuple[str, ...]] = {
     "admin-chat": ("telegram",),
-    "customers": ("line",),
+    # Telegram customers are answered by the admin-chat thread, which holds the bot.
+    "customers": ("line", "messenger", "instagram_dm", "facebook_comment", "instagram_comment"),
 }
 
 

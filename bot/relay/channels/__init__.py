@@ -33,11 +33,25 @@ class ChannelAdapter(Protocol):
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]: ...
 
+    def describe_thread(self, ctx: WorkerContext,
+                        conversation: Conversation) -> tuple[str, Media | None] | None:
+        """Extra lines (HTML) and a picture for the topic's card, e.g. the post commented on."""
+
 
 def adapter_for(channel: str) -> ChannelAdapter:
+    from bot.relay.channels.comments import CommentAdapter
     from bot.relay.channels.line import LineAdapter
+    from bot.relay.channels.meta import MessengerAdapter
+    from bot.relay.channels.telegram import TelegramCustomerAdapter
 
-    adapters: dict[str, ChannelAdapter] = {"line": LineAdapter()}
+    adapters: dict[str, ChannelAdapter] = {
+        "line": LineAdapter(),
+        "messenger": MessengerAdapter("messenger"),
+        "instagram_dm": MessengerAdapter("instagram_dm"),
+        "facebook_comment": CommentAdapter("facebook_comment"),
+        "instagram_comment": CommentAdapter("instagram_comment"),
+        "telegram": TelegramCustomerAdapter(),
+    }
     try:
         return adapters[channel]
     except KeyError:

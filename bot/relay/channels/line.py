@@ -70,6 +70,10 @@ class LineAdapter:
 
         return keep_message_media(ctx, message, download)
 
+    def describe_thread(self, ctx: WorkerContext,
+                        conversation: Conversation) -> tuple[str, Media | None] | None:
+        return None
+
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:
         objects = self._objects(ctx, message)

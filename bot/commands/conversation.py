@@ -1,0 +1,21 @@
+"""Commands inside a conversation's topic."""
+
+from __future__ import annotations
+
+from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.relay.outbound import queue_reply
+
+COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
+
+
+@command("dm", usage="text", in_topic=True,
+         help="answer a comment privately in Messenger / Instagram DM (once per comment)")
+def dm(inv: Invocation, cmd: Command) -> Reply:
+    conversation = inv.conversation
+    if conversation is None or conversation.channel not in COMMENT_CHANNELS:
+        raise CommandError("/dm is for comment topics; here, just write your answer")
+    if not cmd.rest:
+        raise CommandError("Type the private message after /dm")
+    queue_reply(inv.session, inv.shop_id, conversation, inv.admin, text=cmd.rest,
+                photo_file_id=None, private=True, **inv.extras["reply"])
+    return Reply("")

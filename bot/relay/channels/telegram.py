@@ -1,0 +1,65 @@
+"""Telegram customers: people who write to the shop's bot in a private chat (✈️)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.relay.channels import keep_message_media, record_progress, save_profile
+from bot.relay.context import WorkerContext
+from bot.relay.errors import SendError
+from bot.relay.outbox import Claimed
+from bot.relay.textsplit import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, split_text
+from db.models import Conversation, Customer, Media, Message
+
+
+class TelegramCustomerAdapter:
+    channel = "telegram"
+
+    def snapshot_profile(self, ctx: WorkerContext, conversation: Conversation,
+                         customer: Customer, attempts: int) -> Customer:
+        # The update itself names the person; no lookup is needed.
+        with ctx.runtime.sessions() as session:
+            hint = session.scalar(
+                select(Message.data).where(Message.conversation_id == conversation.id)
+                .order_by(Message.id).limit(1))
+        return save_profile(ctx, customer, str((hint or {}).get("name_hint") or "") or None, None)
+
+    def keep_media(self, ctx: WorkerContext, message: Message) -> Media | None:
+        telegram = ctx.telegram
+
+        def download(fetch: dict[str, str]) -> tuple[bytes, str]:
+            found = telegram.run(telegram.bot.get_file(fetch["telegram_file_id"]))
+            return bytes(telegram.run(found.download_as_bytearray())), "image/jpeg"
+
+        return keep_message_media(ctx, message, download)
+
+    def describe_thread(self, ctx: WorkerContext,
+                        conversation: Conversation) -> tuple[str, Media | None] | None:
+        return None
+
+    def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
+             item: Claimed) -> list[str]:
+        telegram = ctx.telegram
+        chat_id = int(conversation.recipient_id)
+        sent: list[str] = list((message.data or {}).get("sent_ids", []))
+        photos = [a for a in message.attachments or [] if a.get("type") == "image"]
+        if len(photos) != len(message.attachments or []):
+            raise SendError("only text and pictures can be sent from here", retryable=False)
+        text = message.text or ""
+        steps: list[tuple[str, str]] = [("photo", p["fetch"]["telegram_file_id"]) for p in photos]
+        if photos and len(text) <= TELEGRAM_CAPTION_LIMIT:
+            steps[-1] = ("photo+caption", steps[-1][1])
+        else:
+            steps += [("text", piece) for piece in split_text(text, TELEGRAM_TEXT_LIMIT) if piece]
+        for index in range(len(sent), len(steps)):
+            kind, value = steps[index]
+            if kind == "text":
+                result = telegram.run(telegram.bot.send_message(chat_id, value))
+            else:
+                # The same bot received the admin's photo: its file id can be sent again.
+                result = telegram.run(telegram.bot.send_photo(
+                    chat_id, value, caption=text if kind == "photo+caption" else None))
+            sent.append(str(result.message_id))
+            record_progress(ctx, message, index + 1, sent)
+        return sent
+
