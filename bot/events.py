@@ -57,6 +57,30 @@ class InboundEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def event_to_json(event: InboundEvent) -> dict[str, Any]:
+    """The event as JSON for the ingest queue (the worker routes it later)."""
+    return {
+        "channel": event.channel, "kind": event.kind, "event_id": event.event_id,
+        "account_id": event.account_id, "customer_external_id": event.customer_external_id,
+        "thread_key": event.thread_key, "recipient_id": event.recipient_id,
+        "timestamp": event.timestamp.isoformat(), "text": event.text,
+        "attachments": [a.to_json() for a in event.attachments],
+        "platform_message_id": event.platform_message_id, "reply_token": event.reply_token,
+        "quoted_message_id": event.quoted_message_id, "is_group": event.is_group,
+        "data": event.data,
+    }
+
+
+def event_from_json(raw: dict[str, Any]) -> InboundEvent:
+    attachments = tuple(
+        Attachment(type=a["type"], fetch=dict(a.get("fetch") or {}), filename=a.get("filename"),
+                   extra=dict(a.get("extra") or {}))
+        for a in raw.get("attachments") or [])
+    values = {k: v for k, v in raw.items() if k not in ("attachments", "timestamp")}
+    return InboundEvent(timestamp=datetime.fromisoformat(raw["timestamp"]),
+                        attachments=attachments, **values)
+
+
 def from_millis(value: Any) -> datetime:
     """LINE and Messenger send milliseconds since the epoch."""
     return datetime.fromtimestamp(int(value) / 1000, UTC).replace(tzinfo=None)

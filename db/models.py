@@ -242,9 +242,10 @@ class OutboxItem(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    shop_id: Mapped[int] = _shop_fk()
+    # No index of its own: every index is written by each webhook's INSERT.
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     destination: Mapped[str] = mapped_column(String(32))  # telegram | line | …
-    lane: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(48))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -13,6 +13,10 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from bot.relay.context import WorkerContext
+from bot.relay.worker import process_one
+from bot.runtime import Runtime
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 LINE_SECRET = "line-test-secret"
@@ -123,3 +127,15 @@ def post_telegram(client: FlaskClient, update: dict[str, Any] | bytes, *,
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     return client.post("/webhooks/telegram", data=raw, headers=headers)
+
+
+def route_accepted(runtime: Runtime) -> int:
+    """Do the worker's routing of accepted webhook events now, in this thread."""
+    ctx = WorkerContext(runtime, owner="test-router")
+    routed = 0
+    try:
+        while process_one(ctx, ("ingest",)):
+            routed += 1
+    finally:
+        ctx.close()
+    return routed

@@ -31,6 +31,8 @@ def read_body(request: Request) -> bytes:
     declared = request.content_length
     if declared is not None and declared > MAX_BODY:
         raise Rejected(413, f"body of {declared} bytes is over 1 MiB")
+    if declared is not None:
+        return request.get_data(cache=False)
     # A chunked body has no length: read one byte past the limit to know.
     body = request.stream.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:

@@ -302,7 +302,7 @@ def webhook() -> Response:
     except DataError as exc:
         # A value the database cannot hold (parse bounds ids, but not every field).
         return rejection_response(CHANNEL, Rejected(400, f"value out of range: {exc.orig}"))
-    log.info("LINE webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
+    log.debug("LINE webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
     return ok(stored=result.stored, duplicates=result.duplicates, ignored=ignored)
 
 

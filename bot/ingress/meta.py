@@ -72,5 +72,6 @@ def webhook() -> Response:
             raise Rejected(400, f"value out of range: {exc.orig}") from None
     except Rejected as rejected:
         return rejection_response(CHANNEL, rejected)
-    log.info("Meta webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
+    log.debug("Meta webhook: %d event(s) stored, %d redelivered", result.stored,
+              result.duplicates)
     return ok(stored=result.stored, duplicates=result.duplicates)

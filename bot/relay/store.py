@@ -7,24 +7,35 @@ row is put in the outbox. Only after the commit does the webhook answer 200.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.events import MESSAGE_KINDS, InboundEvent
+from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
 from db.engine import insert_if_absent
-from db.models import Conversation, Customer, Identity, Message, ProcessedEvent, utcnow
+from db.models import (
+    Conversation,
+    Customer,
+    Identity,
+    Message,
+    ProcessedEvent,
+    utcnow,
+)
 
 log = logging.getLogger("bot.relay.store")
 
 # Customer-bound conversations are answered in the Telegram admin group.
 ADMIN_DESTINATION = "telegram"
 RELAY_KIND = "relay_to_admin"
+INGEST_DESTINATION = "ingest"
+ROUTE_KIND = "route_event"
 MEDIA_KIND = "fetch_media"
 ECHO_DELAY = 5.0
 
@@ -36,22 +47,42 @@ class StoreResult:
 
 
 def store_events(runtime: Runtime, events: list[InboundEvent]) -> StoreResult:
+    """What a webhook does with its events: de-duplicate, store, enqueue — one INSERT each.
+
+    The platform's event id is the outbox row's idempotency key, so a redelivery
+    is a conflict that changes nothing. Routing to customers and conversations
+    happens in the worker (`route_event`), in order per conversation.
+    """
     if not events:
         return StoreResult(0, 0)
     shop_id = runtime.shop_id
-    stored = duplicates = 0
-    with runtime.transaction() as session:
-        for event in events:
-            if store_event(session, shop_id, event):
-                stored += 1
-            else:
-                duplicates += 1
+    received = utcnow()
+    rows = [{
+        "shop_id": shop_id, "destination": INGEST_DESTINATION,
+        "lane": f"{INGEST_DESTINATION}:{event.channel}:{event.thread_key}"[:200],
+        "kind": ROUTE_KIND,
+        "payload": json.dumps({"event": event_to_json(event),
+                               "received_at": received.isoformat()}, ensure_ascii=False),
+        "idempotency_key": f"event:{event.channel}:{event.event_id}"[:200],
+        "status": "pending", "attempts": 0, "next_attempt_at": received, "created_at": received,
+    } for event in events]
+    stored = runtime.outbox_writer.insert(rows)
+    duplicates = len(events) - stored
     if duplicates:
         log.info("%d redelivered event(s) recognised and skipped", duplicates)
     return StoreResult(stored, duplicates)
 
 
-def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
+def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool:
+    """The worker's side of an accepted event: route, store the message, relay."""
+    event = event_from_json(payload["event"])
+    with runtime.transaction() as session:
+        return store_event(session, shop_id, event,
+                           received_at=datetime.fromisoformat(payload["received_at"]))
+
+
+def store_event(session: Session, shop_id: int, event: InboundEvent,
+                received_at: datetime | None = None) -> bool:
     """Store one event. False when it was seen before (nothing changes)."""
     if not claim_event_id(session, shop_id, event.channel, event.event_id):
         return False
@@ -60,7 +91,7 @@ def store_event(session: Session, shop_id: int, event: InboundEvent) -> bool:
     message_id = _message_for(session, shop_id, conversation, event)
     if message_id is None:
         return True
-    _touch(session, conversation, event)
+    _touch(session, conversation, event, received_at or utcnow())
     if any(a.fetch for a in event.attachments):
         # Platform media expires: download it now, on the customers' side of
         # the worker, instead of waiting for the paced relay into Telegram.
@@ -167,7 +198,8 @@ def _message_data(event: InboundEvent) -> dict[str, object]:
     return data
 
 
-def _touch(session: Session, conversation: Conversation, event: InboundEvent) -> None:
+def _touch(session: Session, conversation: Conversation, event: InboundEvent,
+           received_at: datetime) -> None:
     """What a customer event does to its conversation."""
     values: dict[str, object] = {}
     if event.kind in MESSAGE_KINDS:
@@ -185,7 +217,7 @@ def _touch(session: Session, conversation: Conversation, event: InboundEvent) ->
         # Measured from receipt, not from the platform's timestamp: a
         # redelivered event's token is as old as the event, and is caught
         # by LINE's own answer (invalid reply token) and the push fallback.
-        values["reply_token_at"] = utcnow()
+        values["reply_token_at"] = received_at
     if event.kind == "unfollow":
         values["blocked"] = True
     elif event.kind == "follow" or event.kind in MESSAGE_KINDS:

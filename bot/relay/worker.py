@@ -18,6 +18,7 @@ from bot.relay import outbox
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
+from bot.relay.store import route_event
 from bot.relay.to_admin import answer_callback, mark_delivered, notify, relay_to_admin
 from bot.relay.to_customer import customer_send_failed, fetch_media, send_to_customer
 from bot.runtime import Runtime
@@ -31,6 +32,11 @@ class Handler:
     on_failure: Callable[[WorkerContext, Claimed, SendError], None] | None = None
 
 
+def route_accepted(ctx: WorkerContext, item: Claimed) -> None:
+    """Route an event a webhook accepted: customer, conversation, message, relay."""
+    route_event(ctx.runtime, item.shop_id, item.payload)
+
+
 HANDLERS: dict[str, Handler] = {
     "relay_to_admin": Handler(relay_to_admin),
     "notify": Handler(notify),
@@ -38,10 +44,13 @@ HANDLERS: dict[str, Handler] = {
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),
     "fetch_media": Handler(fetch_media),
+    "route_event": Handler(route_accepted),
 }
 
 # Destinations each delivery thread serves.
 THREADS: dict[str, tuple[str, ...]] = {
+    # Accepted webhook events are routed to customers and conversations here.
+    "ingest": ("ingest",),
     "admin-chat": ("telegram",),
     # Telegram customers are answered by the admin-chat thread, which holds the bot.
     "customers": ("line", "messenger", "instagram_dm", "facebook_comment", "instagram_comment"),

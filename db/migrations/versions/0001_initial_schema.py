@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 02:30:17.244468
+Create Date: 2026-11-25 02:54:20.742871
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("shop_id", sa.Integer(), nullable=False),
         sa.Column("destination", sa.String(length=32), nullable=False),
-        sa.Column("lane", sa.String(length=64), nullable=False),
+        sa.Column("lane", sa.String(length=200), nullable=False),
         sa.Column("kind", sa.String(length=48), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
@@ -104,7 +104,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_lane_id", ["lane", "id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_shop_id"), ["shop_id"], unique=False)
         batch_op.create_index(
             "ix_outbox_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
         )
@@ -352,7 +351,6 @@ def downgrade() -> None:
     op.drop_table("processed_events")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_status_next_attempt_at")
-        batch_op.drop_index(batch_op.f("ix_outbox_shop_id"))
         batch_op.drop_index("ix_outbox_lane_id")
 
     op.drop_table("outbox")
