@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.fakes.graph import FakeGraph
 from bot.fakes.line import FakeLine
 from bot.fakes.server import RunningServer, serve_in_thread
 from bot.fakes.telegram import FakeTelegram
@@ -25,7 +26,19 @@ from bot.runtime import Runtime
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import Base
-from tests.helpers import ADMIN_CHAT_ID, LINE_SECRET, LINE_TOKEN, OWNER_ID, TG_SECRET, TG_TOKEN
+from tests.helpers import (
+    ADMIN_CHAT_ID,
+    INSTAGRAM_ID,
+    LINE_SECRET,
+    LINE_TOKEN,
+    META_SECRET,
+    META_VERIFY_TOKEN,
+    OWNER_ID,
+    PAGE_ID,
+    PAGE_TOKEN,
+    TG_SECRET,
+    TG_TOKEN,
+)
 
 PG_URL = os.environ.get("SHOPRELAY_TEST_DATABASE_URL", "")
 
@@ -71,6 +84,17 @@ def fake_line() -> FakeLine:
 
 
 @pytest.fixture
+def fake_graph() -> FakeGraph:
+    return FakeGraph(PAGE_TOKEN)
+
+
+@pytest.fixture
+def graph_server(fake_graph: FakeGraph) -> Iterator[RunningServer]:
+    with serve_in_thread(fake_graph.wsgi_app) as server:
+        yield server
+
+
+@pytest.fixture
 def telegram_server(fake_telegram: FakeTelegram) -> Iterator[RunningServer]:
     with serve_in_thread(fake_telegram.wsgi_app) as server:
         yield server
@@ -83,8 +107,8 @@ def line_server(fake_line: FakeLine) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def settings(database_url: str, telegram_server: RunningServer,
-             line_server: RunningServer) -> Settings:
+def settings(database_url: str, telegram_server: RunningServer, line_server: RunningServer,
+             graph_server: RunningServer) -> Settings:
     return Settings(
         database_url=database_url,
         public_url="https://shop.example.test",
@@ -98,6 +122,12 @@ def settings(database_url: str, telegram_server: RunningServer,
         line_channel_access_token=LINE_TOKEN,
         line_api_url=line_server.url,
         line_data_api_url=line_server.url,
+        meta_app_secret=META_SECRET,
+        meta_verify_token=META_VERIFY_TOKEN,
+        facebook_page_id=PAGE_ID,
+        facebook_page_access_token=PAGE_TOKEN,
+        instagram_account_id=INSTAGRAM_ID,
+        graph_api_url=graph_server.url,
         worker_poll_seconds=0.02,
     )
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,14 @@ ADMIN_CHAT_ID = -1002145678901
 OWNER_ID = 5012345678  # Nok
 AGENT_ID = 5123456789  # Ton
 STRANGER_ID = 6987654321
+
+META_SECRET = "meta-test-secret"
+META_VERIFY_TOKEN = "verify-me"
+PAGE_ID = "108234567890123"
+PAGE_TOKEN = "page-test-token"
+INSTAGRAM_ID = "17841406234567890"
+SOMSRI = "7234567890123456"  # Messenger PSID
+PLOY_IG = "8123456789012345"  # Instagram IGSID
 
 _ids = itertools.count(1)
 
@@ -79,6 +88,69 @@ def line_media(kind: str, message_id: str, *, user: str = SOMCHAI,
     event["message"] = {"type": kind, "id": message_id, "contentProvider": {"type": "line"},
                         **extra}
     return event
+
+
+def meta_signature(body: bytes, secret: str = META_SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_meta(client: FlaskClient, body: bytes | dict[str, Any], *,
+              signature: str | None = None) -> TestResponse:
+    # Meta sends non-ASCII as \uXXXX escapes, and signs exactly those bytes.
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return client.post("/webhooks/meta", data=raw, headers={
+        "Content-Type": "application/json",
+        "X-Hub-Signature-256": signature if signature is not None else meta_signature(raw)})
+
+
+def meta_message(text: str | None, *, sender: str = SOMSRI, instagram: bool = False,
+                 attachments: list[dict[str, Any]] | None = None, echo: bool = False,
+                 mid: str | None = None) -> dict[str, Any]:
+    """A Messenger / Instagram DM webhook body written now (ms timestamps)."""
+    n = next(_ids)
+    account = INSTAGRAM_ID if instagram else PAGE_ID
+    now = int(time.time() * 1000)
+    message: dict[str, Any] = {"mid": mid or f"m_test{n:012d}"}
+    if text is not None:
+        message["text"] = text
+    if attachments:
+        message["attachments"] = attachments
+    if echo:
+        message["is_echo"] = True
+    item = {"sender": {"id": account if echo else sender},
+            "recipient": {"id": sender if echo else account}, "timestamp": now,
+            "message": message}
+    return {"object": "instagram" if instagram else "page",
+            "entry": [{"id": account, "time": now, "messaging": [item]}]}
+
+
+def fb_comment(text: str, *, author: str = "8765432109876543", name: str = "Pimchanok Srisuk",
+               post: str = "122145678901234567", comment: str | None = None,
+               parent: str | None = None) -> dict[str, Any]:
+    """A Page feed comment webhook body written now (seconds)."""
+    n = next(_ids)
+    now = int(time.time())
+    post_id = f"{PAGE_ID}_{post}"
+    value = {"from": {"id": author, "name": name},
+             "post": {"status_type": "added_photos", "id": post_id}, "message": text,
+             "post_id": post_id, "comment_id": comment or f"{post}_{4977139431000000 + n}",
+             "created_time": now, "item": "comment", "parent_id": parent or post_id,
+             "verb": "add"}
+    return {"object": "page",
+            "entry": [{"id": PAGE_ID, "time": now, "changes": [{"value": value,
+                                                                  "field": "feed"}]}]}
+
+
+def ig_comment(text: str, *, author: str = PLOY_IG, username: str = "ploy.pk",
+               media: str = "16011746664441947", comment: str | None = None) -> dict[str, Any]:
+    n = next(_ids)
+    now = int(time.time())
+    value = {"from": {"id": author, "username": username},
+             "media": {"id": media, "media_product_type": "FEED"},
+             "id": comment or f"1717787520{n:07d}", "text": text}
+    return {"object": "instagram",
+            "entry": [{"id": INSTAGRAM_ID, "time": now,
+                       "changes": [{"field": "comments", "value": value}]}]}
 
 
 def tg_update(text: str | None = None, *, thread_id: int | None = None,

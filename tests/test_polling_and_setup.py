@@ -36,7 +36,9 @@ def test_polling_takes_admin_answers_to_the_customer(
 ) -> None:
     fake_telegram.webhook_url = "https://old.example/webhooks/telegram"
     assert post_line(client, line_body(line_text("polling?"))).status_code == 200
-    topic = fake_telegram.wait_for(lambda: next(iter(fake_telegram.topics.values()), None))
+    relayed = fake_telegram.wait_for(lambda: [m for m in fake_telegram.sent
+                                              if m.text == "polling?"])
+    topic = fake_telegram.topics[relayed[0].thread_id]
     stop = threading.Event()
     thread = Poller(runtime, stop).start()
     try:
