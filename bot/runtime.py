@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from db.accept import OutboxWriter
 from db.engine import make_engine, make_sessionmaker, transaction
 from db.models import Shop
 
@@ -26,6 +27,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _shop_id: int | None = field(default=None, repr=False)
+    _writer: OutboxWriter | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -36,6 +38,13 @@ class Runtime:
     def transaction(self) -> Iterator[Session]:
         with transaction(self.sessions) as session:
             yield session
+
+    @property
+    def outbox_writer(self) -> OutboxWriter:
+        """The webhook's hot write path (see db.accept)."""
+        if self._writer is None:
+            self._writer = OutboxWriter(self.settings.database_url)
+        return self._writer
 
     @property
     def shop_id(self) -> int:

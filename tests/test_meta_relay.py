@@ -199,3 +199,57 @@ def test_an_expired_page_token_warns_the_owner_once(
 
 def fake_graph_now() -> float:
     return time.time()
+
+
+def test_the_answer_to_a_private_reply_is_pointed_to_from_the_comment_topic(
+    client: FlaskClient, fake_telegram: FakeTelegram, fake_graph: FakeGraph, worker: Worker,
+) -> None:
+    comment_id = "122145678901234567_4977139431088888"
+    fake_graph.add_comment(comment_id, "8765432109876543", created_time=fake_graph_now(),
+                           messaging_id=SOMSRI)
+    assert post_meta(client, fb_comment("สนใจค่ะ", comment=comment_id)).status_code == 200
+    thread = _topic(fake_telegram, "📘 Pimchanok Srisuk #1")
+    assert post_telegram(client, tg_update("/dm ทักแชทได้เลยค่ะ", thread_id=thread)
+                         ).status_code == 200
+    fake_graph.wait_for(lambda: fake_graph.texts_to(comment_id))
+    assert post_meta(client, meta_message("ขอราคาหน่อยค่ะ")).status_code == 200
+    pointer = fake_telegram.wait_for(
+        lambda: [t for t in _texts(fake_telegram, thread) if "answered the private reply" in t])
+    assert "#2" in pointer[0]
+    # The answer is the same customer's direct conversation, not a stranger's.
+    direct = fake_telegram.wait_for(lambda: fake_telegram.topic_named("💬 Pimchanok Srisuk #2"))
+    assert direct
+
+
+def test_rate_limited_graph_calls_are_retried(
+    client: FlaskClient, fake_telegram: FakeTelegram, fake_graph: FakeGraph, worker: Worker,
+) -> None:
+    fake_graph.customer_wrote(SOMSRI)
+    assert post_meta(client, meta_message("hello")).status_code == 200
+    thread = _topic(fake_telegram)
+    fake_graph.fail_next("messages", status=400, code=613)
+    assert post_telegram(client, tg_update("after the limit", thread_id=thread)).status_code == 200
+    fake_graph.wait_for(lambda: fake_graph.texts_to(SOMSRI) == ["after the limit"], timeout=15)
+
+
+def test_edited_and_removed_comments_are_shown_as_such(
+    client: FlaskClient, fake_telegram: FakeTelegram, worker: Worker,
+) -> None:
+    comment_id = "122145678901234567_4977139431077777"
+    assert post_meta(client, fb_comment("CF A01 2", comment=comment_id)).status_code == 200
+    thread = _topic(fake_telegram, "📘 Pimchanok Srisuk #1")
+    edited = fb_comment("CF A01 3", comment=comment_id)
+    edited["entry"][0]["changes"][0]["value"]["verb"] = "edited"
+    removed = fb_comment("", comment=comment_id)
+    removed["entry"][0]["changes"][0]["value"]["verb"] = "remove"
+    assert post_meta(client, edited).status_code == 200
+    assert post_meta(client, removed).status_code == 200
+    fake_telegram.wait_for(
+        lambda: any("Removed their comment" in x for x in _texts(fake_telegram, thread)))
+    texts = _texts(fake_telegram, thread)
+    assert any("Edited their comment" in t and "CF A01 3" in t for t in texts)
+    notes = [m for m in fake_telegram.messages_in(ADMIN_CHAT_ID, thread)
+             if "their comment" in (m.text or "")]
+    original = next(m for m in fake_telegram.messages_in(ADMIN_CHAT_ID, thread)
+                    if m.text == "CF A01 2")
+    assert all(n.reply_to_message_id == original.message_id for n in notes)

@@ -92,6 +92,8 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     if message_id is None:
         return True
     _touch(session, conversation, event, received_at or utcnow())
+    if event.channel in DIRECT_OF_COMMENTS and event.kind in MESSAGE_KINDS:
+        _point_comment_topics(session, shop_id, customer_id, conversation)
     if any(a.fetch for a in event.attachments):
         # Platform media expires: download it now, on the customers' side of
         # the worker, instead of waiting for the paced relay into Telegram.
@@ -162,6 +164,31 @@ def conversation_for(session: Session, shop_id: int, event: InboundEvent,
         unread_count=0, last_activity_at=event.timestamp, blocked=False, created_at=utcnow(),
     )
     return session.scalars(query).one()
+
+
+# A private reply to a comment is answered in the customer's direct chat.
+DIRECT_OF_COMMENTS = {"messenger": "facebook_comment", "instagram_dm": "instagram_comment"}
+
+
+def _point_comment_topics(session: Session, shop_id: int, customer_id: int,
+                          direct: Conversation) -> None:
+    """The comment topic gets one line saying where the answer to its private reply went."""
+    comments = session.scalars(
+        select(Message).join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Conversation.shop_id == shop_id, Conversation.customer_id == customer_id,
+               Conversation.channel == DIRECT_OF_COMMENTS[direct.channel],
+               Message.direction == "in")
+        .order_by(Message.id.desc()).limit(50)).all()
+    for comment in comments:
+        data = comment.data or {}
+        if not data.get("private_replied") or data.get("answer_pointed"):
+            continue
+        comment.data = {**data, "answer_pointed": True}
+        enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="notify",
+                payload={"text": f"💬 They answered the private reply in their chat: "
+                                 f"conversation #{direct.id}.",
+                         "thread_id": None, "conversation_id": comment.conversation_id},
+                idempotency_key=f"pointer:{comment.id}", conversation_id=comment.conversation_id)
 
 
 def _message_for(session: Session, shop_id: int, conversation: Conversation,

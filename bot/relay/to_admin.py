@@ -174,8 +174,12 @@ def _quoted_admin_message(ctx: WorkerContext, message: Message) -> int | None:
     """The admin-chat copy of the message this one quotes, unsends, edits or answers
     (a comment reply is threaded under the comment it answers)."""
     data = message.data or {}
-    target = (data.get("quoted_message_id") or data.get("unsent_id") or data.get("parent_id")
-              or (data.get("comment_id") if message.kind.startswith("comment_") else None))
+    if message.kind.startswith("comment_"):
+        target = data.get("comment_id")  # an edit or removal: under the comment itself
+    else:
+        # A top-level Facebook comment's parent is the post itself: nothing to thread under.
+        parent = data.get("parent_id") if data.get("parent_id") != data.get("post_id") else None
+        target = data.get("quoted_message_id") or data.get("unsent_id") or parent
     if not target:
         return None
     with ctx.runtime.sessions() as session:
@@ -229,6 +233,11 @@ def notify(ctx: WorkerContext, item: Claimed) -> None:
     reply = (ReplyParameters(int(payload["reply_to"]), allow_sending_without_reply=True)
              if payload.get("reply_to") else None)
     thread_id = payload.get("thread_id")
+    if thread_id is None and payload.get("conversation_id"):
+        # Written before the topic was known: look it up now.
+        with ctx.runtime.sessions() as session:
+            thread_id = session.scalar(select(Conversation.topic_id).where(
+                Conversation.id == int(payload["conversation_id"])))
     try:
         ctx.telegram.send(bot.send_message(
             ctx.admin_chat_id, payload["text"], parse_mode=ParseMode.HTML,
