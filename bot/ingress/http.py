@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Request, Response, jsonify
+from sqlalchemy.exc import DataError
+
+from bot.events import InboundEvent
+from bot.relay.store import store_events
+from bot.runtime import Runtime
 
 MAX_BODY = 1024 * 1024
 
@@ -59,3 +65,41 @@ def rejection_response(channel: str, rejected: Rejected) -> Response:
 
 def ok(**extra: Any) -> Response:
     return jsonify({"ok": True, **extra})
+
+
+def accept_signed_events(
+    channel: str,
+    request: Request,
+    runtime: Runtime,
+    *,
+    secret: str,
+    signature_valid: Callable[[str, bytes], bool],
+    parse: Callable[[dict[str, Any]], list[InboundEvent]],
+    shape_error: type[Exception],
+    keep: Callable[[dict[str, Any], list[InboundEvent]], list[InboundEvent]] | None = None,
+) -> Response:
+    """A customer channel's webhook, in the contract's order: 413, 403, 400, then
+    store and 200. `keep` may drop events that are not customers' (and log why)."""
+    try:
+        if not secret:
+            raise Rejected(403, f"{channel} is not configured")
+        body = read_body(request)
+        if not signature_valid(secret, body):
+            raise Rejected(403, "the signature does not match the body")
+        payload = parse_json_object(body)
+        try:
+            events = parse(payload)
+        except shape_error as exc:
+            raise Rejected(400, f"not a {channel} webhook body: {exc}") from None
+        if keep is not None:
+            events = keep(payload, events)
+        try:
+            result = store_events(runtime, events)
+        except DataError as exc:
+            # A value the database cannot hold (parsers bound ids, not every field).
+            raise Rejected(400, f"value out of range: {exc.orig}") from None
+    except Rejected as rejected:
+        return rejection_response(channel, rejected)
+    log.debug("%s webhook: %d event(s) stored, %d redelivered", channel, result.stored,
+              result.duplicates)
+    return ok(stored=result.stored, duplicates=result.duplicates)

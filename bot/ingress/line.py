@@ -16,17 +16,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 from linebot.v3.webhook import SignatureValidator
-from sqlalchemy.exc import DataError
 
 from bot.events import Attachment, InboundEvent, from_millis
-from bot.ingress.http import (
-    Rejected,
-    ok,
-    parse_json_object,
-    read_body,
-    rejection_response,
-)
-from bot.relay.store import store_events
+from bot.ingress.http import accept_signed_events
 from bot.runtime import runtime_of
 
 CHANNEL = "line"
@@ -280,30 +272,21 @@ EVENT_PARSERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], InboundEvent
 @blueprint.post("/webhooks/line")
 def webhook() -> Response:
     runtime = runtime_of(current_app)
-    secret = runtime.settings.line_channel_secret
-    try:
-        if not secret:
-            raise Rejected(403, "LINE is not configured")
-        body = read_body(request)
-        if not verify(secret, body, request.headers.get("X-Line-Signature")):
-            raise Rejected(403, "X-Line-Signature does not match the body")
-        payload = parse_json_object(body)
-        try:
-            events = parse(payload)
-        except ShapeError as exc:
-            raise Rejected(400, f"not a LINE webhook body: {exc}") from None
-    except Rejected as rejected:
-        return rejection_response(CHANNEL, rejected)
-    if payload.get("destination") and not events and not payload["events"]:
+    return accept_signed_events(
+        "LINE", request, runtime, secret=runtime.settings.line_channel_secret,
+        signature_valid=lambda secret, body: verify(
+            secret, body, request.headers.get("X-Line-Signature")),
+        parse=parse, shape_error=ShapeError,
+        keep=lambda payload, events: _customers_only(
+            runtime.settings.line_admin_group_id, payload, events))
+
+
+def _customers_only(admin_group_id: str, payload: dict[str, Any],
+                    events: list[InboundEvent]) -> list[InboundEvent]:
+    if not payload["events"]:
         log.info("LINE verification request acknowledged")
-    ignored = _drop_admin_group(runtime.settings.line_admin_group_id, events)
-    try:
-        result = store_events(runtime, events)
-    except DataError as exc:
-        # A value the database cannot hold (parse bounds ids, but not every field).
-        return rejection_response(CHANNEL, Rejected(400, f"value out of range: {exc.orig}"))
-    log.debug("LINE webhook: %d event(s) stored, %d redelivered", result.stored, result.duplicates)
-    return ok(stored=result.stored, duplicates=result.duplicates, ignored=ignored)
+    _drop_admin_group(admin_group_id, events)
+    return events
 
 
 def _drop_admin_group(admin_group_id: str, events: list[InboundEvent]) -> int:

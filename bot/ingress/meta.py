@@ -13,11 +13,9 @@ import hmac
 import logging
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import DataError
 
-from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
+from bot.ingress.http import accept_signed_events
 from bot.ingress.meta_parse import ShapeError, parse
-from bot.relay.store import store_events
 from bot.runtime import runtime_of
 
 CHANNEL = "meta"
@@ -54,24 +52,8 @@ def handshake() -> Response:
 @blueprint.post("/webhooks/meta")
 def webhook() -> Response:
     runtime = runtime_of(current_app)
-    settings = runtime.settings
-    try:
-        if not settings.meta_app_secret:
-            raise Rejected(403, "Meta is not configured")
-        body = read_body(request)
-        if not verify(settings.meta_app_secret, body, request.headers.get("X-Hub-Signature-256")):
-            raise Rejected(403, "X-Hub-Signature-256 does not match the body")
-        payload = parse_json_object(body)
-        try:
-            events = parse(payload)
-        except ShapeError as exc:
-            raise Rejected(400, f"not a Meta webhook body: {exc}") from None
-        try:
-            result = store_events(runtime, events)
-        except DataError as exc:
-            raise Rejected(400, f"value out of range: {exc.orig}") from None
-    except Rejected as rejected:
-        return rejection_response(CHANNEL, rejected)
-    log.debug("Meta webhook: %d event(s) stored, %d redelivered", result.stored,
-              result.duplicates)
-    return ok(stored=result.stored, duplicates=result.duplicates)
+    return accept_signed_events(
+        "Meta", request, runtime, secret=runtime.settings.meta_app_secret,
+        signature_valid=lambda secret, body: verify(
+            secret, body, request.headers.get("X-Hub-Signature-256")),
+        parse=parse, shape_error=ShapeError)
