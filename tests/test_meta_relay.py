@@ -253,3 +253,46 @@ def test_edited_and_removed_comments_are_shown_as_such(
     original = next(m for m in fake_telegram.messages_in(ADMIN_CHAT_ID, thread)
                     if m.text == "CF A01 2")
     assert all(n.reply_to_message_id == original.message_id for n in notes)
+
+
+def test_with_the_human_agent_permission_a_late_admin_answer_goes_tagged(
+    client: FlaskClient, fake_telegram: FakeTelegram, fake_graph: FakeGraph, runtime: Runtime,
+) -> None:
+    fake_graph.human_agent_allowed = True
+    fake_graph.customer_wrote(SOMSRI, time.time() - 30 * 3600)
+    tagged = Runtime.create(runtime.settings.with_overrides(meta_human_agent=True))
+    worker = Worker(tagged, name="human-agent").start()
+    try:
+        assert post_meta(client, meta_message("hello")).status_code == 200
+        thread = _topic(fake_telegram)
+        with runtime.transaction() as session:
+            session.execute(update(Conversation).values(
+                customer_last_at=utcnow() - timedelta(hours=30)))
+        assert post_telegram(client, tg_update("ขอโทษที่ตอบช้าค่ะ", thread_id=thread)
+                             ).status_code == 200
+        sent = fake_graph.wait_for(lambda: fake_graph.delivered)
+        assert (sent[0].messaging_type, sent[0].tag) == ("MESSAGE_TAG", "HUMAN_AGENT")
+    finally:
+        worker.stop()
+        tagged.close()
+
+
+def test_an_admin_photo_reaches_messenger(
+    client: FlaskClient, fake_telegram: FakeTelegram, fake_graph: FakeGraph, runtime: Runtime,
+) -> None:
+    # Without PUBLIC_URL the picture is uploaded to the Send API.
+    uploads = Runtime.create(runtime.settings.with_overrides(public_url=""))
+    worker = Worker(uploads, name="uploads").start()
+    try:
+        fake_graph.customer_wrote(SOMSRI)
+        assert post_meta(client, meta_message("ขอดูรูปค่ะ")).status_code == 200
+        thread = _topic(fake_telegram)
+        fake_telegram.add_file("AgADmeta", tiny_png(), "photos/meta.png")
+        photo = tg_update(None, thread_id=thread, photo_file_id="AgADmeta", caption="ตัวจริงค่ะ")
+        assert post_telegram(client, photo).status_code == 200
+        fake_graph.wait_for(lambda: fake_graph.texts_to(SOMSRI) == ["ตัวจริงค่ะ"])
+        picture = next(d for d in fake_graph.delivered if d.text is None)
+        assert picture.attachment_data == tiny_png()
+    finally:
+        worker.stop()
+        uploads.close()
