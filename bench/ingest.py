@@ -39,7 +39,7 @@ CONNECTIONS = 16
 WRK_THREADS = 2
 # gthread keeps connections alive like a real deployment behind a proxy; the
 # same worker class and counts serve both apps, so only the handler differs.
-GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "4", "--backlog", "2048",
+GUNICORN = ["-w", "2", "-k", "gthread", "--threads", "8", "--backlog", "2048",
             "--log-level", "warning", "--access-logfile", "/dev/null"]
 
 THAI = ["สวัสดีค่ะ", "สนใจ", "ชิ้นนี้", "ยังมีของไหมคะ", "ราคาเท่าไหร่", "ส่งฟรีไหม", "ขอบคุณค่ะ",

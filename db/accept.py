@@ -1,9 +1,11 @@
 """The webhook's one write: outbox rows, straight through the database driver.
 
-A webhook answers only after its events are stored, and platforms send many.
-Going through SQLAlchemy's pool, events and statement compilation costs more
-than the INSERT itself, so this path keeps one driver connection per thread
-and sends plain SQL. Everything else uses SQLAlchemy.
+A webhook answers only after its events are stored, and platforms send many at
+once. Going through SQLAlchemy's pool, events and statement compilation costs
+more than the INSERT itself, so this path sends plain SQL on one driver
+connection per process, and commits in groups: while one request thread
+writes, the others queue their rows, and the next one to lead writes them all
+with one multi-row INSERT and one commit. Everything else uses SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from sqlalchemy.engine import make_url
 
 COLUMNS = ("shop_id", "destination", "lane", "kind", "payload", "idempotency_key", "status",
            "attempts", "next_attempt_at", "created_at")
-_INSERT = ("INSERT INTO outbox (" + ", ".join(COLUMNS) + ") VALUES ({marks}) "
-           "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+# Rows per INSERT: SQLite binds at most 32,766 parameters, PostgreSQL 65,535.
+MAX_STATEMENT_ROWS = 1000
+# Requests whose rows one leader writes before handing over.
+MAX_BATCH_REQUESTS = 200
 
 
 class OutboxWriter:
@@ -33,46 +37,20 @@ class OutboxWriter:
         if self.postgres:
             self.conninfo = parsed.set(drivername="postgresql").render_as_string(
                 hide_password=False)
-            marks = ", ".join("%s::json" if c == "payload" else "%s" for c in COLUMNS)
+            self.row_marks = "(" + ", ".join(
+                "%s::json" if c == "payload" else "%s" for c in COLUMNS) + ")"
         else:
             self.path = parsed.database or ""
-            marks = ", ".join("?" for _ in COLUMNS)
-        self.sql = _INSERT.format(marks=marks)
-        self.local = threading.local()
-        # SQLite: one connection per process, used by whichever thread leads a commit.
+            self.row_marks = "(" + ", ".join("?" for _ in COLUMNS) + ")"
         self.group = threading.Condition()
         self.queue: list[_Waiter] = []
         self.leading = False
+        self.pg_conn: psycopg.Connection[Any] | None = None
         self.sqlite_conn: sqlite3.Connection | None = None
         self.lock_fd = -1
 
     def insert(self, rows: list[dict[str, Any]]) -> int:
         """How many rows were new. `payload` is a JSON string, datetimes naive UTC."""
-        if self.postgres:
-            return self._insert_postgres(rows)
-        return self._insert_sqlite(rows)
-
-    def _insert_postgres(self, rows: list[dict[str, Any]]) -> int:
-        conn = getattr(self.local, "pg", None)
-        if conn is None or conn.closed:
-            # Autocommit: each INSERT is one round trip. An event stored before
-            # a later one failed is recognised as a duplicate on redelivery.
-            conn = self.local.pg = psycopg.connect(self.conninfo, autocommit=True)
-        added = 0
-        try:
-            with conn.cursor() as cursor:
-                for row in rows:
-                    cursor.execute(self.sql, [row[c] for c in COLUMNS])
-                    added += cursor.fetchone() is not None
-        except psycopg.OperationalError:
-            conn.close()
-            raise
-        return added
-
-    def _insert_sqlite(self, rows: list[dict[str, Any]]) -> int:
-        """Group commit: while one thread commits, others queue their rows; the
-        next one to lead commits them all in one transaction. SQLite allows one
-        writer at a time, so sharing commits is where concurrent webhooks gain."""
         waiter = _Waiter(rows)
         with self.group:
             self.queue.append(waiter)
@@ -84,10 +62,11 @@ class OutboxWriter:
         try:
             while True:
                 with self.group:
-                    batch, self.queue = self.queue, []
-                    if not batch:
-                        return waiter.result()
-                self._commit_batch(batch)
+                    batch = self.queue[:MAX_BATCH_REQUESTS]
+                    self.queue = self.queue[MAX_BATCH_REQUESTS:]
+                if not batch:
+                    return waiter.result()
+                self._write(batch)
                 with self.group:
                     self.group.notify_all()
         finally:
@@ -95,25 +74,56 @@ class OutboxWriter:
                 self.leading = False
                 self.group.notify_all()
 
-    def _commit_batch(self, batch: list[_Waiter]) -> None:
+    def _write(self, batch: list[_Waiter]) -> None:
+        rows = [row for waiter in batch for row in waiter.rows]
+        run = self._run_postgres if self.postgres else self._run_sqlite
+        new_keys: set[str] = set()
+        try:
+            for start in range(0, len(rows), MAX_STATEMENT_ROWS):
+                chunk = rows[start:start + MAX_STATEMENT_ROWS]
+                sql = ("INSERT INTO outbox (" + ", ".join(COLUMNS) + ") VALUES "
+                       + ", ".join([self.row_marks] * len(chunk))
+                       + " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key")
+                new_keys |= run(sql, [_value(row[c], self.postgres)
+                                      for row in chunk for c in COLUMNS])
+        except BaseException as exc:
+            for waiter in batch:
+                waiter.fail(exc)
+            return
+        for waiter in batch:
+            # A key inserted once is credited once, even if two requests carried it.
+            fresh = [row["idempotency_key"] for row in waiter.rows
+                     if row["idempotency_key"] in new_keys]
+            new_keys.difference_update(fresh)
+            waiter.succeed(len(fresh))
+
+    def _run_postgres(self, sql: str, params: list[Any]) -> set[str]:
+        if self.pg_conn is None or self.pg_conn.closed:
+            # Autocommit: the one statement is its own transaction.
+            self.pg_conn = psycopg.connect(self.conninfo, autocommit=True)
+        try:
+            with self.pg_conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return {row[0] for row in cursor.fetchall()}
+        except psycopg.OperationalError:
+            self.pg_conn.close()
+            raise
+
+    def _run_sqlite(self, sql: str, params: list[Any]) -> set[str]:
         conn = self._sqlite()
         # The same file lock as the engine's writers (db.engine): queue, don't poll.
         fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                counts = [sum(conn.execute(self.sql, [_sqlite_value(row[c]) for c in COLUMNS])
-                              .fetchone() is not None for row in w.rows) for w in batch]
+                keys = {row[0] for row in conn.execute(sql, params).fetchall()}
                 conn.execute("COMMIT")
-            except BaseException as exc:
+            except BaseException:
                 conn.execute("ROLLBACK")
-                for w in batch:
-                    w.fail(exc)
-                return
+                raise
         finally:
             fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
-        for w, count in zip(batch, counts, strict=True):
-            w.succeed(count)
+        return keys
 
     def _sqlite(self) -> sqlite3.Connection:
         if self.sqlite_conn is None:
@@ -132,6 +142,8 @@ class OutboxWriter:
 
 
 class _Waiter:
+    """One request's rows, and what became of them."""
+
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.done = False
@@ -150,6 +162,9 @@ class _Waiter:
         return self.count
 
 
-def _sqlite_value(value: Any) -> Any:
-    # The text form SQLAlchemy's SQLite DateTime type reads back.
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
+def _value(value: Any, postgres: bool) -> Any:
+    if isinstance(value, datetime) and not postgres:
+        # The text form SQLAlchemy's SQLite DateTime type reads back.
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
