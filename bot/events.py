@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-# Kinds a channel may produce. Message kinds carry content; the others are
-# things that happened in the conversation.
+# Kinds that carry a customer's content; the others (follow, unfollow, postback,
+# unsend, echo, comment_edited, comment_removed) are things that happened.
 MESSAGE_KINDS = frozenset(
     {"text", "image", "video", "audio", "file", "sticker", "location", "unsupported"}
-)
-EVENT_KINDS = frozenset(
-    {"follow", "unfollow", "postback", "unsend", "echo", "comment_edited", "comment_removed"}
 )
 
 

@@ -32,17 +32,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-CHANNELS = (
-    "line",
-    "messenger",
-    "facebook_comment",
-    "instagram_dm",
-    "instagram_comment",
-    "webchat",
-    "telegram",
-)
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 

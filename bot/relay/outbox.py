@@ -158,9 +158,3 @@ def fail(session: Session, item_id: int, owner: str, attempts: int, error: str) 
         .values(status="failed", attempts=attempts, last_error=error[:2000], done_at=utcnow(),
                 lease_until=None)
     )
-
-
-def extend_lease(session: Session, item_id: int, owner: str) -> None:
-    session.execute(
-        update(OutboxItem).where(_owned(item_id, owner)).values(lease_until=utcnow() + LEASE)
-    )
