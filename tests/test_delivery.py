@@ -13,7 +13,7 @@ from bot.fakes.telegram import FakeTelegram
 from bot.relay.context import WorkerContext
 from bot.relay.worker import Worker, process_one
 from bot.runtime import Runtime
-from db.models import Conversation, Message, OutboxItem, Shop, utcnow
+from db.models import Conversation, Message, MessageMap, OutboxItem, Shop, utcnow
 from tests.helpers import (
     ADMIN_CHAT_ID,
     SOMCHAI,
@@ -132,6 +132,13 @@ def test_a_group_without_topics_gets_headers_and_replies_route_by_the_map(
         lambda: [m for m in fake_telegram.sent if "no topics here" in (m.text or "")])
     assert relayed[0].thread_id is None
     assert (relayed[0].text or "").startswith("<b>🟢 Somchai #1</b>")
+
+    def mapped() -> bool:  # the relay records the message once Telegram has it
+        with runtime.sessions() as session:
+            return session.scalar(select(MessageMap.id).where(
+                MessageMap.admin_message_id == relayed[0].message_id)) is not None
+
+    fake_telegram.wait_for(mapped)
     reply_to = {"message_id": relayed[0].message_id, "date": 1749881102,
                 "chat": {"id": ADMIN_CHAT_ID, "type": "supergroup", "title": "Admin"},
                 "from": {"id": 7123456789, "is_bot": True, "first_name": "Shop"},
