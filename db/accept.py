@@ -133,9 +133,6 @@ class OutboxWriter:
             # As in db.engine: WAL (set on the file) with NORMAL sync, so a commit
             # is a write, not an fsync; durable across a crash of the process.
             conn.execute("PRAGMA synchronous=NORMAL")
-            # Leave WAL checkpoints to the worker's connections (default 1000
-            # pages): a checkpoint copies megabytes and would stall a webhook.
-            conn.execute("PRAGMA wal_autocheckpoint=0")
             self.lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
             self.sqlite_conn = conn
         return self.sqlite_conn
