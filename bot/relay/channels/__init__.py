@@ -38,6 +38,14 @@ class ChannelAdapter(Protocol):
         """Extra lines (HTML) and a picture for the topic's card, e.g. the post commented on."""
 
 
+class DirectChannel:
+    """A one-to-one chat: the topic's card needs nothing beyond the customer."""
+
+    def describe_thread(self, ctx: WorkerContext,
+                        conversation: Conversation) -> tuple[str, Media | None] | None:
+        return None
+
+
 def adapter_for(channel: str) -> ChannelAdapter:
     from bot.relay.channels.comments import CommentAdapter
     from bot.relay.channels.line import LineAdapter

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.relay.channels import (
+    DirectChannel,
     admin_photo,
     download_url,
     keep_message_media,
@@ -43,7 +44,7 @@ def is_line_group(conversation: Conversation) -> bool:
     return conversation.recipient_id[:1] in {"C", "R"}
 
 
-class LineAdapter:
+class LineAdapter(DirectChannel):
     channel = "line"
 
     def snapshot_profile(self, ctx: WorkerContext, conversation: Conversation,
@@ -69,10 +70,6 @@ class LineAdapter:
             return download_url(fetch.get("url", ""))
 
         return keep_message_media(ctx, message, download)
-
-    def describe_thread(self, ctx: WorkerContext,
-                        conversation: Conversation) -> tuple[str, Media | None] | None:
-        return None
 
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:

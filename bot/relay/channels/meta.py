@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 
 from bot.relay.channels import (
+    DirectChannel,
     admin_photo,
     download_url,
     keep_message_media,
@@ -34,7 +35,7 @@ from db.models import Conversation, Customer, Media, Message, Shop, utcnow
 log = logging.getLogger("bot.relay.meta")
 
 
-class MessengerAdapter:
+class MessengerAdapter(DirectChannel):
     """Messenger (PSIDs) and Instagram DM (IGSIDs): both use POST /me/messages."""
 
     def __init__(self, channel: str) -> None:
@@ -60,10 +61,6 @@ class MessengerAdapter:
 
     def keep_media(self, ctx: WorkerContext, message: Message) -> Media | None:
         return keep_message_media(ctx, message, lambda fetch: download_url(fetch.get("url", "")))
-
-    def describe_thread(self, ctx: WorkerContext,
-                        conversation: Conversation) -> tuple[str, Media | None] | None:
-        return None
 
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.relay.channels import keep_message_media, record_progress, save_profile
+from bot.relay.channels import DirectChannel, keep_message_media, record_progress, save_profile
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
@@ -12,7 +12,7 @@ from bot.relay.textsplit import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, spl
 from db.models import Conversation, Customer, Media, Message
 
 
-class TelegramCustomerAdapter:
+class TelegramCustomerAdapter(DirectChannel):
     channel = "telegram"
 
     def snapshot_profile(self, ctx: WorkerContext, conversation: Conversation,
@@ -32,10 +32,6 @@ class TelegramCustomerAdapter:
             return bytes(telegram.run(found.download_as_bytearray())), "image/jpeg"
 
         return keep_message_media(ctx, message, download)
-
-    def describe_thread(self, ctx: WorkerContext,
-                        conversation: Conversation) -> tuple[str, Media | None] | None:
-        return None
 
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:
