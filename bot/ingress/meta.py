@@ -26,7 +26,7 @@ blueprint = Blueprint("meta", __name__)
 def verify(secret: str, body: bytes, header: str | None) -> bool:
     """X-Hub-Signature-256: "sha256=" + hex HMAC over the raw body bytes.
 
-    Meta escapes non-ASCII as \\uXXXX in what it signs: re-serialising the
+    Meta escapes non-ASCII (as \\u0e2a and the like) in what it signs: re-serialising the
     JSON before checking would break the signature.
     """
     if not header or not header.startswith("sha256="):
