@@ -87,30 +87,26 @@ def ensure_topic(ctx: WorkerContext, shop: Shop, conversation: Conversation,
 
 def _post_card(ctx: WorkerContext, conversation: Conversation, customer: Customer,
                thread_id: int) -> None:
-    text = render.card(conversation, customer)
-    picture = _media(ctx, customer.picture_media_id)
-    bot = ctx.telegram.bot
-    if picture is not None:
-        sent = ctx.telegram.send(bot.send_photo(
-            ctx.admin_chat_id, InputFile(picture.data, filename=picture.filename), caption=text,
-            parse_mode=ParseMode.HTML, message_thread_id=thread_id))
-    else:
-        sent = ctx.telegram.send(bot.send_message(
-            ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id))
-    _map(ctx, conversation, None, [sent], None)
+    parts = [(render.card(conversation, customer), _media(ctx, customer.picture_media_id))]
     described = adapter_for(conversation.channel).describe_thread(ctx, conversation)
     if described is not None:
-        lines, image = described
-        if image is not None:
-            extra = ctx.telegram.send(bot.send_photo(
-                ctx.admin_chat_id, InputFile(image.data, filename=image.filename),
-                caption=lines[:TELEGRAM_CAPTION_LIMIT], parse_mode=ParseMode.HTML,
-                message_thread_id=thread_id))
-        else:
-            extra = ctx.telegram.send(bot.send_message(
-                ctx.admin_chat_id, lines, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        _map(ctx, conversation, None, [extra], None)
+        parts.append(described)
+    for text, picture in parts:
+        _map(ctx, conversation, None, [_post_card_part(ctx, thread_id, text, picture)], None)
+
+
+def _post_card_part(ctx: WorkerContext, thread_id: int, text: str,
+                    picture: Media | None) -> TgMessage:
+    """A picture with the text as its caption, or the text alone (links not previewed)."""
+    bot = ctx.telegram.bot
+    if picture is not None:
+        return ctx.telegram.send(bot.send_photo(
+            ctx.admin_chat_id, InputFile(picture.data, filename=picture.filename),
+            caption=text[:TELEGRAM_CAPTION_LIMIT], parse_mode=ParseMode.HTML,
+            message_thread_id=thread_id))
+    return ctx.telegram.send(bot.send_message(
+        ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
+        link_preview_options=LinkPreviewOptions(is_disabled=True)))
 
 
 def _own_echo(ctx: WorkerContext, message: Message) -> bool:

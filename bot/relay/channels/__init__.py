@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
@@ -166,7 +166,23 @@ def admin_photo(ctx: WorkerContext, message: Message, index: int,
 def record_progress(ctx: WorkerContext, message: Message, batches_sent: int,
                     sent_ids: list[str]) -> None:
     """Remember which parts of a split message went out, so a retry sends only the rest."""
-    data = {**(message.data or {}), "batches_sent": batches_sent, "sent_ids": sent_ids}
+    update_message_data(ctx, message, {"batches_sent": batches_sent, "sent_ids": sent_ids})
+
+
+def update_message_data(ctx: WorkerContext, message: Message, changes: dict[str, Any]) -> None:
+    """Merge `changes` into a message's channel data, in the database and in hand."""
+    data = {**(message.data or {}), **changes}
     with ctx.runtime.transaction() as session:
         session.execute(update(Message).where(Message.id == message.id).values(data=data))
     message.data = data
+
+
+def snapshot_name_hint(ctx: WorkerContext, conversation: Conversation,
+                       customer: Customer) -> Customer:
+    """Channels whose webhook names the person (comments, Telegram) need no lookup:
+    the name on the first message is the one kept."""
+    with ctx.runtime.sessions() as session:
+        hint = session.scalar(
+            select(Message.data).where(Message.conversation_id == conversation.id)
+            .order_by(Message.id).limit(1))
+    return save_profile(ctx, customer, str((hint or {}).get("name_hint") or "") or None, None)

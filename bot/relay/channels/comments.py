@@ -12,9 +12,14 @@ import logging
 from html import escape
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from bot.relay.channels import download_url, keep_message_media, save_profile
+from bot.relay.channels import (
+    download_url,
+    keep_message_media,
+    snapshot_name_hint,
+    update_message_data,
+)
 from bot.relay.channels.meta import token_watch
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
@@ -45,12 +50,7 @@ class CommentAdapter:
                          customer: Customer, attempts: int) -> Customer:
         # The comment webhook names its author (from.name / from.username);
         # commenters are not reachable through the profile API.
-        with ctx.runtime.sessions() as session:
-            hint = session.scalar(
-                select(Message.data).where(Message.conversation_id == conversation.id)
-                .order_by(Message.id.desc()).limit(1))
-        name = str((hint or {}).get("name_hint") or "") or None
-        return save_profile(ctx, customer, name, None)
+        return snapshot_name_hint(ctx, conversation, customer)
 
     def keep_media(self, ctx: WorkerContext, message: Message) -> Media | None:
         return keep_message_media(ctx, message, lambda fetch: download_url(fetch.get("url", "")))
@@ -118,7 +118,7 @@ class CommentAdapter:
             with token_watch(ctx, conversation.shop_id):
                 result = ctx.graph.post(path, {"message": piece}, "reply to the comment")
             sent.append(str(result.get("id", "")))
-            _update_data(ctx, message, {"sent_ids": sent})
+            update_message_data(ctx, message, {"sent_ids": sent})
         return sent
 
     def _private_reply(self, ctx: WorkerContext, conversation: Conversation, message: Message,
@@ -129,7 +129,7 @@ class CommentAdapter:
                                 "message": {"text": message.text or ""}}
         with token_watch(ctx, conversation.shop_id):
             result = ctx.graph.post("me/messages", body, "send the private reply")
-        _update_data(ctx, comment, {"private_replied": True})
+        update_message_data(ctx, comment, {"private_replied": True})
         recipient = result.get("recipient_id")
         if recipient:
             # The customer's answer will come from their PSID/IGSID: the same customer.
@@ -156,10 +156,4 @@ def _target_comment(ctx: WorkerContext, conversation: Conversation,
         raise SendError("there is no comment of this customer to answer", retryable=False)
     return found
 
-
-def _update_data(ctx: WorkerContext, message: Message, changes: dict[str, Any]) -> None:
-    data = {**(message.data or {}), **changes}
-    with ctx.runtime.transaction() as session:
-        session.execute(update(Message).where(Message.id == message.id).values(data=data))
-    message.data = data
 

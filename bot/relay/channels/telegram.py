@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from bot.relay.channels import DirectChannel, keep_message_media, record_progress, save_profile
+from bot.relay.channels import (
+    DirectChannel,
+    keep_message_media,
+    record_progress,
+    snapshot_name_hint,
+)
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
@@ -17,12 +20,7 @@ class TelegramCustomerAdapter(DirectChannel):
 
     def snapshot_profile(self, ctx: WorkerContext, conversation: Conversation,
                          customer: Customer, attempts: int) -> Customer:
-        # The update itself names the person; no lookup is needed.
-        with ctx.runtime.sessions() as session:
-            hint = session.scalar(
-                select(Message.data).where(Message.conversation_id == conversation.id)
-                .order_by(Message.id).limit(1))
-        return save_profile(ctx, customer, str((hint or {}).get("name_hint") or "") or None, None)
+        return snapshot_name_hint(ctx, conversation, customer)
 
     def keep_media(self, ctx: WorkerContext, message: Message) -> Media | None:
         telegram = ctx.telegram
