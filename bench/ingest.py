@@ -161,12 +161,14 @@ def stored_events(database_url: str) -> int:
     from sqlalchemy import func, select
 
     from db.engine import make_engine
-    from db.models import OutboxItem
+    from db.models import AcceptedEvent, OutboxItem
 
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(OutboxItem)
-                             .where(OutboxItem.kind == "route_event")).scalar_one()
+        # Accepted events not yet moved by a worker, and those already moved.
+        count = conn.execute(select(func.count()).select_from(AcceptedEvent)).scalar_one()
+        count += conn.execute(select(func.count()).select_from(OutboxItem)
+                              .where(OutboxItem.kind == "route_event")).scalar_one()
     engine.dispose()
     return int(count)
 

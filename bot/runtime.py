@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from db.accept import OutboxWriter
+from db.accept import AcceptWriter
 from db.engine import make_engine, make_sessionmaker, transaction
 from db.models import Shop
 
@@ -27,7 +27,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _shop_id: int | None = field(default=None, repr=False)
-    _writer: OutboxWriter | None = field(default=None, repr=False)
+    _writer: AcceptWriter | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
@@ -40,10 +40,10 @@ class Runtime:
             yield session
 
     @property
-    def outbox_writer(self) -> OutboxWriter:
+    def accept_writer(self) -> AcceptWriter:
         """The webhook's hot write path (see db.accept)."""
         if self._writer is None:
-            self._writer = OutboxWriter(self.settings.database_url)
+            self._writer = AcceptWriter(self.settings.database_url)
         return self._writer
 
     @property

@@ -1,4 +1,4 @@
-"""The webhook's one write: outbox rows, straight through the database driver.
+"""The webhook's one write: accepted events, straight through the database driver.
 
 A webhook answers only after its events are stored, and platforms send many at
 once. Going through SQLAlchemy's pool, events and statement compilation costs
@@ -11,25 +11,29 @@ with one multi-row INSERT and one commit. Everything else uses SQLAlchemy.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
-from datetime import datetime
+import time
 from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 
-COLUMNS = ("shop_id", "destination", "lane", "kind", "payload", "idempotency_key", "status",
-           "attempts", "next_attempt_at", "created_at")
+log = logging.getLogger("db.accept")
+
+COLUMNS = ("shop_id", "event_key", "lane", "payload")
+KEY = COLUMNS.index("event_key")
+Row = tuple[int, str, str, str]
 # Rows per INSERT: SQLite binds at most 32,766 parameters, PostgreSQL 65,535.
 MAX_STATEMENT_ROWS = 1000
 # Requests whose rows one leader writes before handing over.
 MAX_BATCH_REQUESTS = 200
 
 
-class OutboxWriter:
-    """Insert outbox rows, skipping those whose idempotency key exists."""
+class AcceptWriter:
+    """Insert accepted events (db.models.AcceptedEvent), skipping known event keys."""
 
     def __init__(self, url: str) -> None:
         parsed = make_url(url)
@@ -37,8 +41,7 @@ class OutboxWriter:
         if self.postgres:
             self.conninfo = parsed.set(drivername="postgresql").render_as_string(
                 hide_password=False)
-            self.row_marks = "(" + ", ".join(
-                "%s::json" if c == "payload" else "%s" for c in COLUMNS) + ")"
+            self.row_marks = "(" + ", ".join("%s" for _ in COLUMNS) + ")"
         else:
             self.path = parsed.database or ""
             self.row_marks = "(" + ", ".join("?" for _ in COLUMNS) + ")"
@@ -48,9 +51,10 @@ class OutboxWriter:
         self.pg_conn: psycopg.Connection[Any] | None = None
         self.sqlite_conn: sqlite3.Connection | None = None
         self.lock_fd = -1
+        self.statements: dict[int, str] = {}
 
-    def insert(self, rows: list[dict[str, Any]]) -> int:
-        """How many rows were new. `payload` is a JSON string, datetimes naive UTC."""
+    def insert(self, rows: list[Row]) -> int:
+        """How many rows were new. A row holds COLUMNS' values, `payload` a JSON string."""
         waiter = _Waiter(rows)
         with self.group:
             self.queue.append(waiter)
@@ -76,47 +80,63 @@ class OutboxWriter:
 
     def _write(self, batch: list[_Waiter]) -> None:
         rows = [row for waiter in batch for row in waiter.rows]
-        run = self._run_postgres if self.postgres else self._run_sqlite
-        new_keys: set[str] = set()
+        statements = [(self._sql(len(chunk)), [value for row in chunk for value in row])
+                      for chunk in (rows[start:start + MAX_STATEMENT_ROWS]
+                                    for start in range(0, len(rows), MAX_STATEMENT_ROWS))]
         try:
-            for start in range(0, len(rows), MAX_STATEMENT_ROWS):
-                chunk = rows[start:start + MAX_STATEMENT_ROWS]
-                sql = ("INSERT INTO outbox (" + ", ".join(COLUMNS) + ") VALUES "
-                       + ", ".join([self.row_marks] * len(chunk))
-                       + " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key")
-                new_keys |= run(sql, [_value(row[c], self.postgres)
-                                      for row in chunk for c in COLUMNS])
+            new_keys = (self._run_postgres if self.postgres else self._run_sqlite)(statements)
         except BaseException as exc:
             for waiter in batch:
                 waiter.fail(exc)
             return
         for waiter in batch:
             # A key inserted once is credited once, even if two requests carried it.
-            fresh = [row["idempotency_key"] for row in waiter.rows
-                     if row["idempotency_key"] in new_keys]
+            fresh = [row[KEY] for row in waiter.rows if row[KEY] in new_keys]
             new_keys.difference_update(fresh)
             waiter.succeed(len(fresh))
 
-    def _run_postgres(self, sql: str, params: list[Any]) -> set[str]:
+    def _sql(self, rows: int) -> str:
+        sql = self.statements.get(rows)
+        if sql is None:
+            sql = self.statements[rows] = (
+                "INSERT INTO accepted_events (" + ", ".join(COLUMNS) + ") VALUES "
+                + ", ".join([self.row_marks] * rows)
+                + " ON CONFLICT (event_key) DO NOTHING RETURNING event_key")
+        return sql
+
+    def _run_postgres(self, statements: list[tuple[str, list[Any]]]) -> set[str]:
         if self.pg_conn is None or self.pg_conn.closed:
-            # Autocommit: the one statement is its own transaction.
+            # Autocommit: a single statement is its own transaction.
             self.pg_conn = psycopg.connect(self.conninfo, autocommit=True)
+        keys: set[str] = set()
         try:
             with self.pg_conn.cursor() as cursor:
-                cursor.execute(sql, params)
-                return {row[0] for row in cursor.fetchall()}
+                if len(statements) == 1:
+                    cursor.execute(*statements[0])
+                    return {row[0] for row in cursor.fetchall()}
+                with self.pg_conn.transaction():
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+                        keys |= {row[0] for row in cursor.fetchall()}
+            return keys
         except psycopg.OperationalError:
             self.pg_conn.close()
             raise
 
-    def _run_sqlite(self, sql: str, params: list[Any]) -> set[str]:
+    def _run_sqlite(self, statements: list[tuple[str, list[Any]]]) -> set[str]:
         conn = self._sqlite()
+        keys: set[str] = set()
         # The same file lock as the engine's writers (db.engine): queue, don't poll.
         fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
+            if len(statements) == 1:
+                # One statement is its own transaction: no BEGIN and COMMIT to send.
+                sql, params = statements[0]
+                return {row[0] for row in conn.execute(sql, params).fetchall()}
             conn.execute("BEGIN IMMEDIATE")
             try:
-                keys = {row[0] for row in conn.execute(sql, params).fetchall()}
+                for sql, params in statements:
+                    keys |= {row[0] for row in conn.execute(sql, params).fetchall()}
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -133,15 +153,40 @@ class OutboxWriter:
             # As in db.engine: WAL (set on the file) with NORMAL sync, so a commit
             # is a write, not an fsync; durable across a crash of the process.
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A checkpoint copies the WAL into the database and syncs both: too
+            # slow for a webhook to wait on. A background thread does it instead.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            _Checkpointer(self.path).start()
             self.lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
             self.sqlite_conn = conn
         return self.sqlite_conn
 
 
+class _Checkpointer(threading.Thread):
+    """Checkpoints the WAL every little while, so it stays small without a worker."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, path: str) -> None:
+        super().__init__(name="sqlite-checkpoint", daemon=True)
+        self.path = path
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        while True:
+            time.sleep(self.INTERVAL)
+            try:
+                # PASSIVE never blocks the writers; the next commit after a
+                # complete one starts the WAL file over.
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                log.warning("WAL checkpoint failed: %s", exc)
+
+
 class _Waiter:
     """One request's rows, and what became of them."""
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
+    def __init__(self, rows: list[Row]) -> None:
         self.rows = rows
         self.done = False
         self.count = 0
@@ -157,11 +202,4 @@ class _Waiter:
         if self.error is not None:
             raise self.error
         return self.count
-
-
-def _value(value: Any, postgres: bool) -> Any:
-    if isinstance(value, datetime) and not postgres:
-        # The text form SQLAlchemy's SQLite DateTime type reads back.
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
 

@@ -92,7 +92,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def _insert_ignoring_conflicts(target: Session | Connection, model: Any) -> Insert:
+def insert_ignoring_conflicts(target: Session | Connection, model: Any) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING in the dialect of a session or connection."""
     name = (target.dialect if isinstance(target, Connection) else target.get_bind().dialect).name
     if name == "postgresql":
@@ -108,5 +108,5 @@ def insert_if_absent(session: Session | Connection, model: Any, **values: Any) -
     RETURNING tells the two apart on both databases (psycopg reports no
     rowcount for an INSERT that returns rows).
     """
-    stmt = _insert_ignoring_conflicts(session, model).values(**values).returning(model.id)
+    stmt = insert_ignoring_conflicts(session, model).values(**values).returning(model.id)
     return session.execute(stmt).scalar_one_or_none()

@@ -217,6 +217,24 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class AcceptedEvent(Base):
+    """A webhook event acknowledged to its platform, not yet taken by the worker.
+
+    The webhook's only write, so it is kept lean: one row per event with the
+    primary key and the unique event key as its only indexes, and no foreign
+    key to check. The worker moves rows into the outbox (`route_event` jobs,
+    whose idempotency key is the same event key) and deletes them.
+    """
+
+    __tablename__ = "accepted_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(Integer)
+    event_key: Mapped[str] = mapped_column(String(200), unique=True)
+    lane: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)  # JSON, as the outbox row will hold it
+
+
 class OutboxItem(Base):
     """A platform call to make, written in the same transaction as its cause.
 
@@ -231,7 +249,6 @@ class OutboxItem(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # No index of its own: every index is written by each webhook's INSERT.
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     destination: Mapped[str] = mapped_column(String(32))  # telegram | line | …
     lane: Mapped[str] = mapped_column(String(200))

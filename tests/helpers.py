@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from bot.relay.context import WorkerContext
+from bot.relay.store import drain_accepted
 from bot.relay.worker import process_one
 from bot.runtime import Runtime
 
@@ -206,6 +207,7 @@ def route_accepted(runtime: Runtime) -> int:
     ctx = WorkerContext(runtime, owner="test-router")
     routed = 0
     try:
+        drain_accepted(runtime)
         while process_one(ctx, ("ingest",)):
             routed += 1
     finally:

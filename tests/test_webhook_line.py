@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.fakes.line import FakeLine, tiny_png
 from bot.fakes.telegram import FakeTelegram
+from bot.relay.store import drain_accepted
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
 from db.models import Conversation, Customer, Message, OutboxItem
@@ -27,6 +28,8 @@ from tests.helpers import (
 
 
 def _count(runtime: Runtime, model: type) -> int:
+    """Rows of `model` once the worker has taken in what the webhook accepted."""
+    drain_accepted(runtime)
     with runtime.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 

@@ -64,7 +64,8 @@ def rejection_response(channel: str, rejected: Rejected) -> Response:
 
 
 def ok(**extra: Any) -> Response:
-    return jsonify({"ok": True, **extra})
+    # Plain json.dumps: Flask's JSON provider costs a webhook more than its INSERT.
+    return Response(json.dumps({"ok": True, **extra}), mimetype="application/json")
 
 
 def accept_signed_events(
@@ -102,4 +103,4 @@ def accept_signed_events(
         return rejection_response(channel, rejected)
     log.debug("%s webhook: %d event(s) stored, %d redelivered", channel, result.stored,
               result.duplicates)
-    return ok(stored=result.stored, duplicates=result.duplicates)
+    return Response(b'{"ok":true}', mimetype="application/json")

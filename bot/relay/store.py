@@ -13,18 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
-from db.engine import insert_if_absent
+from db.engine import insert_if_absent, insert_ignoring_conflicts
 from db.models import (
+    AcceptedEvent,
     Conversation,
     Customer,
     Identity,
     Message,
+    OutboxItem,
     ProcessedEvent,
     utcnow,
 )
@@ -38,6 +40,8 @@ INGEST_DESTINATION = "ingest"
 ROUTE_KIND = "route_event"
 MEDIA_KIND = "fetch_media"
 ECHO_DELAY = 5.0
+# pg_advisory_xact_lock key of drain_accepted ("acev").
+DRAIN_LOCK = 0x61636576
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,30 +51,55 @@ class StoreResult:
 
 
 def store_events(runtime: Runtime, events: list[InboundEvent]) -> StoreResult:
-    """What a webhook does with its events: de-duplicate, store, enqueue — one INSERT each.
+    """What a webhook does with its events: de-duplicate and store, one INSERT in all.
 
-    The platform's event id is the outbox row's idempotency key, so a redelivery
-    is a conflict that changes nothing. Routing to customers and conversations
-    happens in the worker (`route_event`), in order per conversation.
+    Each event becomes an accepted_events row keyed by the platform's event id,
+    so a redelivery is a conflict that changes nothing. The worker moves the rows
+    into the outbox (`drain_accepted`) and routes them to customers and
+    conversations there (`route_event`), in order per conversation.
     """
     if not events:
         return StoreResult(0, 0)
     shop_id = runtime.shop_id
-    received = utcnow()
-    rows = [{
-        "shop_id": shop_id, "destination": INGEST_DESTINATION,
-        "lane": f"{INGEST_DESTINATION}:{event.channel}:{event.thread_key}"[:200],
-        "kind": ROUTE_KIND,
-        "payload": json.dumps({"event": event_to_json(event),
-                               "received_at": received.isoformat()}, ensure_ascii=False),
-        "idempotency_key": f"event:{event.channel}:{event.event_id}"[:200],
-        "status": "pending", "attempts": 0, "next_attempt_at": received, "created_at": received,
-    } for event in events]
-    stored = runtime.outbox_writer.insert(rows)
+    received_at = utcnow().isoformat()
+    rows = [(shop_id,
+             f"event:{event.channel}:{event.event_id}"[:200],
+             f"{INGEST_DESTINATION}:{event.channel}:{event.thread_key}"[:200],
+             json.dumps({"event": event_to_json(event), "received_at": received_at},
+                        ensure_ascii=False))
+            for event in events]
+    stored = runtime.accept_writer.insert(rows)
     duplicates = len(events) - stored
     if duplicates:
         log.info("%d redelivered event(s) recognised and skipped", duplicates)
     return StoreResult(stored, duplicates)
+
+
+def drain_accepted(runtime: Runtime, limit: int = 500) -> int:
+    """Move accepted webhook events into the outbox as route jobs; how many moved.
+
+    The outbox keeps every event key for good, so an event the platform
+    redelivers after its first copy was moved is dropped here.
+    """
+    with runtime.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # One mover at a time keeps the events in the order they were accepted.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DRAIN_LOCK})
+        rows = session.execute(
+            select(AcceptedEvent).order_by(AcceptedEvent.id).limit(limit)).scalars().all()
+        if not rows:
+            return 0
+        now = utcnow()
+        moved = session.execute(insert_ignoring_conflicts(session, OutboxItem).values([{
+            "shop_id": row.shop_id, "destination": INGEST_DESTINATION, "lane": row.lane,
+            "kind": ROUTE_KIND, "payload": json.loads(row.payload),
+            "idempotency_key": row.event_key, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "created_at": now,
+        } for row in rows]).returning(OutboxItem.id)).scalars().all()
+        session.execute(delete(AcceptedEvent).where(AcceptedEvent.id.in_([r.id for r in rows])))
+    if len(moved) < len(rows):
+        log.info("%d redelivered event(s) recognised and skipped", len(rows) - len(moved))
+    return len(rows)
 
 
 def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from bot.relay import outbox
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
-from bot.relay.store import route_event
+from bot.relay.store import drain_accepted, route_event
 from bot.relay.to_admin import answer_callback, mark_delivered, notify, relay_to_admin
 from bot.relay.to_customer import customer_send_failed, fetch_media, send_to_customer
 from bot.runtime import Runtime
@@ -65,6 +65,12 @@ def process_one(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
         return False
     deliver(ctx, claimed[0])
     return True
+
+
+def ingest_step(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
+    """Take in what webhooks accepted, then route one event. False when idle."""
+    moved = drain_accepted(ctx.runtime)
+    return process_one(ctx, destinations) or moved > 0
 
 
 def deliver(ctx: WorkerContext, item: Claimed) -> None:
@@ -145,10 +151,11 @@ class Worker:
     def _loop(self, label: str, destinations: tuple[str, ...]) -> None:
         ctx = WorkerContext(self.runtime, owner=f"{self.name}:{label}")
         poll = self.runtime.settings.worker_poll_seconds
+        step = ingest_step if label == "ingest" else process_one
         try:
             while not self._stop.is_set():
                 try:
-                    busy = process_one(ctx, destinations)
+                    busy = step(ctx, destinations)
                 except Exception:
                     log.exception("worker %s could not claim work; retrying", label)
                     busy = False
