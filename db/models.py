@@ -39,7 +39,8 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON,
-                                                     list[dict[str, Any]]: JSON}
+                                                     list[dict[str, Any]]: JSON,
+                                                     list[int]: JSON}
 
 
 def _shop_fk() -> Mapped[int]:
@@ -295,4 +296,22 @@ class Admin(Base):
     telegram_user_id: Mapped[int] = mapped_column(BigInteger)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # owner | admin | agent
+    # The conversation ids of the last list this admin was shown, by row number
+    # ("/move archived 3 5 8"), and the rows ticked in selection mode.
+    last_list: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    selection: Mapped[list[int] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CustomerTag(Base):
+    """A label admins put on a customer (vip, wholesale, no-COD…)."""
+
+    __tablename__ = "customer_tags"
+    __table_args__ = (UniqueConstraint("customer_id", "tag"),
+                      Index("ix_customer_tags_shop_id_tag", "shop_id", "tag"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    tag: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

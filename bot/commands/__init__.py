@@ -29,10 +29,17 @@ class ParseError:
     reason: str
 
 
+Buttons = tuple[tuple[tuple[str, str], ...], ...]  # rows of (label, callback data)
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str  # HTML
-    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()  # rows of (label, callback data)
+    buttons: Buttons = ()
+    # From a button: replace the message that carried the button instead of posting.
+    edit: bool = False
+    # From a button: the short notice the admin's phone shows.
+    toast: str = ""
 
 
 class CommandError(Exception):
@@ -49,7 +56,17 @@ class Spec:
     in_topic: bool = False  # needs a conversation topic
 
 
+@dataclass(frozen=True, slots=True)
+class ButtonSpec:
+    name: str
+    role: str
+    handler: Callable[[Any, tuple[str, ...]], Reply]
+
+
 REGISTRY: dict[str, Spec] = {}
+BUTTONS: dict[str, ButtonSpec] = {}
+# Telegram allows 64 bytes of callback data: "name:arg:arg".
+CALLBACK_LIMIT = 64
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?=\s|$)")
 
 
@@ -63,6 +80,26 @@ def command(name: str, *, help: str, usage: str = "", role: str = "agent",
         return handler
 
     return register
+
+
+def button(name: str, *, role: str = "agent") -> Callable[
+        [Callable[[Any, tuple[str, ...]], Reply]], Callable[[Any, tuple[str, ...]], Reply]]:
+    """Register what tapping a button whose data starts with `name:` does."""
+    def register(handler: Callable[[Any, tuple[str, ...]], Reply]
+                 ) -> Callable[[Any, tuple[str, ...]], Reply]:
+        if name in BUTTONS or ":" in name:
+            raise ValueError(f"button {name} registered twice or misnamed")
+        BUTTONS[name] = ButtonSpec(name, role, handler)
+        return handler
+
+    return register
+
+
+def callback_data(name: str, *args: object) -> str:
+    data = ":".join([name, *(str(a) for a in args)])
+    if len(data.encode()) > CALLBACK_LIMIT:
+        raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data}")
+    return data
 
 
 def parse_command(text: str, bot_username: str | None = None) -> Command | ParseError | None:
@@ -96,6 +133,13 @@ class Invocation:
     admin: Any
     conversation: Any | None
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def here(self) -> Any:
+        """The topic's conversation: commands registered with in_topic always have one."""
+        if self.conversation is None:
+            raise CommandError("This works inside a conversation's topic.")
+        return self.conversation
 
 
 def usage_line(spec: Spec) -> str:

@@ -7,6 +7,7 @@ import logging
 from html import escape
 
 from bot.commands import (
+    BUTTONS,
     REGISTRY,
     Command,
     CommandError,
@@ -21,6 +22,8 @@ from bot.commands import (
 # Importing a command module registers its commands.
 importlib.import_module("bot.commands.basic")
 importlib.import_module("bot.commands.conversation")
+importlib.import_module("bot.commands.inbox")
+importlib.import_module("bot.commands.tags")
 
 log = logging.getLogger("bot.commands")
 
@@ -46,3 +49,20 @@ def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
         log.exception("command /%s failed", parsed.name)
         return Reply(f"/{spec.name} did not work because of an error on our side; "
                      "it is in the server log.")
+
+
+def run_button(inv: Invocation, data: str) -> Reply:
+    """A tapped inline button: `name:arg:arg` from the message it was on."""
+    name, *args = data.split(":")
+    spec = BUTTONS.get(name)
+    if spec is None:
+        return Reply("", toast="This button is no longer active.")
+    if not may(inv.admin.role, spec.role):
+        return Reply("", toast=f"This needs the {spec.role} role.")
+    try:
+        return spec.handler(inv, tuple(args))
+    except CommandError as exc:
+        return Reply("", toast=str(exc)[:190])
+    except Exception:
+        log.exception("button %s failed", data)
+        return Reply("", toast="That did not work because of an error on our side.")

@@ -16,15 +16,15 @@ from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
+from telegram import CallbackQuery, Update
 from telegram import Message as TgMessage
-from telegram import Update
 
 from bot.commands import Invocation, parse_command
-from bot.commands.dispatch import run_command
+from bot.commands.dispatch import run_button, run_command
 from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
 from bot.ingress.telegram_customers import customer_event
 from bot.relay.admins import admin_for
-from bot.relay.outbound import queue_callback_answer, queue_note, queue_reply
+from bot.relay.outbound import queue_callback_answer, queue_edit, queue_note, queue_reply
 from bot.relay.store import claim_event_id, store_event
 from bot.runtime import Runtime, runtime_of
 from db.models import Conversation, MessageMap, Shop
@@ -88,11 +88,7 @@ def handle_update(runtime: Runtime, payload: dict[str, Any], update: Update | No
 def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> str:
     admin_chat_id = runtime.settings.telegram_admin_chat_id
     if update.callback_query is not None:
-        query = update.callback_query
-        # Buttons come with the inbox and orders features; answer so the
-        # admin's phone stops spinning.
-        queue_callback_answer(session, shop_id, query.id, "This button is not active.")
-        return "callback answered"
+        return _button(session, runtime, shop_id, update.callback_query)
     message = update.message or update.edited_message
     if message is None:
         return "ignored: not a message"
@@ -125,11 +121,11 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
         if parsed is not None:
             reply_to = {"admin_chat_id": admin_chat_id, "admin_message_id": message.message_id,
                         "quote_of": _replied_channel_message(session, message)}
-            reply = run_command(Invocation(session, shop_id, admin, conversation,
-                                           extras={"reply": reply_to}), parsed)
+            reply = run_command(Invocation(session, shop_id, admin, conversation, extras={
+                "reply": reply_to, "admin_chat_id": admin_chat_id}), parsed)
             if reply.text:
                 queue_note(session, shop_id, conversation, thread_id, message.message_id,
-                           text=reply.text)
+                           text=reply.text, buttons=reply.buttons)
             return "command"
     if conversation is None:
         return "ignored: not in a conversation"
@@ -147,6 +143,32 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
                 admin_message_id=message.message_id,
                 quote_of=_replied_channel_message(session, message))
     return "reply queued"
+
+
+def _button(session: Session, runtime: Runtime, shop_id: int, query: CallbackQuery) -> str:
+    """A tapped inline button: run it, answer the tap, and show what it did."""
+    admin_chat_id = runtime.settings.telegram_admin_chat_id
+    message = query.message if isinstance(query.message, TgMessage) else None
+    user = query.from_user
+    if message is None or message.chat.id != admin_chat_id or user.is_bot:
+        queue_callback_answer(session, shop_id, query.id, "This button is not active here.")
+        return "ignored: button outside the admin group"
+    admin = admin_for(session, shop_id, user.id, user.full_name,
+                      runtime.settings.telegram_owner_ids)
+    conversation = _conversation_of(session, shop_id, message)
+    reply = run_button(Invocation(session, shop_id, admin, conversation, extras={
+        "admin_chat_id": admin_chat_id, "message_id": message.message_id,
+        "thread_id": message.message_thread_id if message.is_topic_message else None,
+    }), query.data or "")
+    if reply.edit:
+        queue_edit(session, shop_id, conversation, message.message_id, text=reply.text,
+                   buttons=reply.buttons, key=f"button:{query.id}")
+    elif reply.text:
+        queue_note(session, shop_id, conversation,
+                   message.message_thread_id if message.is_topic_message else None, None,
+                   text=reply.text, buttons=reply.buttons, key=f"button:{query.id}")
+    queue_callback_answer(session, shop_id, query.id, reply.toast)
+    return "button"
 
 
 def _author(message: TgMessage, admin_chat_id: int) -> tuple[int, str] | None:

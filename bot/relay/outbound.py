@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
+from bot.commands import Buttons
 from bot.relay.outbox import enqueue
 from db.models import Admin, Conversation, Message
 
@@ -45,12 +48,30 @@ def queue_reply(session: Session, shop_id: int, conversation: Conversation, admi
 
 def queue_note(session: Session, shop_id: int, conversation: Conversation | None,
                thread_id: int | None, reply_to: int | None, *, text: str,
-               key: str | None = None) -> None:
+               key: str | None = None, buttons: Buttons = ()) -> None:
     """A bot message in the admin group, as a reply to what caused it."""
+    payload: dict[str, Any] = {"text": text, "thread_id": thread_id, "reply_to": reply_to}
+    if buttons:
+        payload["buttons"] = buttons
     enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="notify",
-            payload={"text": text, "thread_id": thread_id, "reply_to": reply_to},
-            idempotency_key=key or f"note:{reply_to}:{thread_id}",
+            payload=payload, idempotency_key=key or f"note:{reply_to}:{thread_id}",
             conversation_id=conversation.id if conversation else None)
+
+
+def queue_edit(session: Session, shop_id: int, conversation: Conversation | None,
+               message_id: int, *, text: str, buttons: Buttons = (), key: str) -> None:
+    """Replace a bot message in the admin group (a list page, a card) in place."""
+    enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="edit_note",
+            payload={"message_id": message_id, "text": text, "buttons": buttons},
+            idempotency_key=key, conversation_id=conversation.id if conversation else None)
+
+
+def queue_topic_state(session: Session, shop_id: int, conversation: Conversation, *,
+                      closed: bool, key: str) -> None:
+    """Close a finished conversation's topic, or reopen it."""
+    enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="topic_state",
+            payload={"conversation_id": conversation.id, "closed": closed},
+            idempotency_key=key, conversation_id=conversation.id)
 
 
 def queue_callback_answer(session: Session, shop_id: int, callback_query_id: str,

@@ -32,6 +32,13 @@ CHANNEL_NAMES = {
 TOPIC_TITLE_LIMIT = 128
 
 
+def topic_link(admin_chat_id: int, topic_id: int | None) -> str | None:
+    """A t.me link that opens a topic of a supergroup (ids -100…), or None."""
+    if topic_id is None or admin_chat_id > -1_000_000_000_000:
+        return None
+    return f"https://t.me/c/{-admin_chat_id - 1_000_000_000_000}/{topic_id}"
+
+
 def customer_name(customer: Customer, conversation: Conversation) -> str:
     if customer.display_name:
         return customer.display_name

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
+from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
 from db.engine import insert_if_absent, insert_ignoring_conflicts
@@ -120,7 +121,12 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     message_id = _message_for(session, shop_id, conversation, event)
     if message_id is None:
         return True
+    reopened = conversation.status == "archived" and event.kind in MESSAGE_KINDS
     _touch(session, conversation, event, received_at or utcnow())
+    if reopened:
+        # Before the relay (same lane): the message lands in an open topic.
+        queue_topic_state(session, shop_id, conversation, closed=False,
+                          key=f"reopen:{event.channel}:{event.event_id}")
     if event.channel in DIRECT_OF_COMMENTS and event.kind in MESSAGE_KINDS:
         _point_comment_topics(session, shop_id, customer_id, conversation)
     if any(a.fetch for a in event.attachments):

@@ -13,7 +13,14 @@ from html import escape
 from typing import Any
 
 from sqlalchemy import select, update
-from telegram import InputFile, LinkPreviewOptions, ReactionTypeEmoji, ReplyParameters
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    ReactionTypeEmoji,
+    ReplyParameters,
+)
 from telegram import Message as TgMessage
 from telegram.constants import ParseMode
 
@@ -25,6 +32,8 @@ from bot.relay.outbox import Claimed
 from bot.relay.telegram_client import NotAForum, TopicGone
 from bot.relay.textsplit import TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, split_text
 from db.models import Conversation, Customer, Media, Message, MessageMap, Shop
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 log = logging.getLogger("bot.relay.to_admin")
 
@@ -106,7 +115,7 @@ def _post_card_part(ctx: WorkerContext, thread_id: int, text: str,
             message_thread_id=thread_id))
     return ctx.telegram.send(bot.send_message(
         ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
-        link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        link_preview_options=NO_PREVIEW))
 
 
 def _own_echo(ctx: WorkerContext, message: Message) -> bool:
@@ -234,13 +243,58 @@ def notify(ctx: WorkerContext, item: Claimed) -> None:
         with ctx.runtime.sessions() as session:
             thread_id = session.scalar(select(Conversation.topic_id).where(
                 Conversation.id == int(payload["conversation_id"])))
+    markup = keyboard(payload.get("buttons"))
     try:
         ctx.telegram.send(bot.send_message(
             ctx.admin_chat_id, payload["text"], parse_mode=ParseMode.HTML,
-            message_thread_id=thread_id, reply_parameters=reply))
+            message_thread_id=thread_id, reply_parameters=reply, reply_markup=markup,
+            link_preview_options=NO_PREVIEW))
     except TopicGone:
         ctx.telegram.send(bot.send_message(ctx.admin_chat_id, payload["text"],
-                                           parse_mode=ParseMode.HTML, reply_parameters=reply))
+                                           parse_mode=ParseMode.HTML, reply_parameters=reply,
+                                           reply_markup=markup, link_preview_options=NO_PREVIEW))
+
+
+def edit_note(ctx: WorkerContext, item: Claimed) -> None:
+    """A list page or card replaced in place."""
+    payload = item.payload
+    try:
+        ctx.telegram.send(ctx.telegram.bot.edit_message_text(
+            payload["text"], ctx.admin_chat_id, int(payload["message_id"]),
+            parse_mode=ParseMode.HTML, reply_markup=keyboard(payload.get("buttons")),
+            link_preview_options=NO_PREVIEW))
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        # "message is not modified" (a double tap) or a message deleted since.
+        log.info("message %s not edited: %s", payload["message_id"], exc)
+
+
+def topic_state(ctx: WorkerContext, item: Claimed) -> None:
+    """Close an archived conversation's topic; reopen it when the customer is back."""
+    with ctx.runtime.sessions() as session:
+        topic_id = session.scalar(select(Conversation.topic_id).where(
+            Conversation.id == int(item.payload["conversation_id"])))
+    if topic_id is None:
+        return
+    bot = ctx.telegram.bot
+    call = (bot.close_forum_topic if item.payload["closed"] else bot.reopen_forum_topic)
+    try:
+        ctx.telegram.send(call(ctx.admin_chat_id, int(topic_id)))
+    except (TopicGone, NotAForum):
+        return
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        # TOPIC_NOT_MODIFIED: it already was.
+        log.info("topic %s state unchanged: %s", topic_id, exc)
+
+
+def keyboard(rows: Any) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)
+                                  for label, data in row] for row in rows])
 
 
 def mark_delivered(ctx: WorkerContext, item: Claimed) -> None:

@@ -19,7 +19,14 @@ from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
 from bot.relay.store import drain_accepted, route_event
-from bot.relay.to_admin import answer_callback, mark_delivered, notify, relay_to_admin
+from bot.relay.to_admin import (
+    answer_callback,
+    edit_note,
+    mark_delivered,
+    notify,
+    relay_to_admin,
+    topic_state,
+)
 from bot.relay.to_customer import customer_send_failed, fetch_media, send_to_customer
 from bot.runtime import Runtime
 
@@ -40,6 +47,8 @@ def route_accepted(ctx: WorkerContext, item: Claimed) -> None:
 HANDLERS: dict[str, Handler] = {
     "relay_to_admin": Handler(relay_to_admin),
     "notify": Handler(notify),
+    "edit_note": Handler(edit_note),
+    "topic_state": Handler(topic_state),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

@@ -1,0 +1,142 @@
+"""Conversation lists: which conversations a menu holds, one page at a time.
+
+Pure queries and rendering; the commands and buttons that show them are in
+bot.commands.inbox. Rows are numbered across pages, so "/move archived 3 5 8"
+names rows of the last list an admin was shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy.orm import Session
+
+from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_link
+from db.models import Conversation, CustomerTag, Message
+
+PAGE_SIZE = 10
+PREVIEW_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Menu:
+    name: str
+    title: str
+    where: ColumnElement[bool]
+    oldest_first: bool = False
+
+
+MENUS: dict[str, Menu] = {menu.name: menu for menu in (
+    Menu("inbox", "📥 Inbox", Conversation.status == "inbox"),
+    Menu("unread", "🔴 Unread", Conversation.unread_count > 0, oldest_first=True),
+    # Orders arrive with the orders work; until then no conversation has one.
+    Menu("ordered", "🛒 Ordered", false()),
+    Menu("archived", "🗄 Archived", Conversation.status == "archived"),
+    Menu("invoices", "🧾 Automated invoices", false()),
+    Menu("line", "🟢 LINE", Conversation.channel == "line"),
+    Menu("messenger", "💬 Messenger", Conversation.channel == "messenger"),
+    Menu("igdm", "🟣 Instagram DM", Conversation.channel == "instagram_dm"),
+    Menu("fbcomments", "📘 Facebook comments", Conversation.channel == "facebook_comment"),
+    Menu("igcomments", "📸 Instagram comments", Conversation.channel == "instagram_comment"),
+    Menu("webchat", "🌐 Web chat", Conversation.channel == "webchat"),
+    Menu("telegram", "✈️ Telegram", Conversation.channel == "telegram"),
+)}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    menu: Menu
+    tag: str | None
+    number: int  # 0-based
+    total: int
+    rows: list[tuple[int, Conversation, Message | None]]  # (row number, conversation, last)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // PAGE_SIZE))
+
+
+def _filter(shop_id: int, menu: Menu, tag: str | None) -> list[ColumnElement[bool]]:
+    where = [Conversation.shop_id == shop_id, menu.where]
+    if tag is not None:
+        where.append(Conversation.customer_id.in_(
+            select(CustomerTag.customer_id).where(CustomerTag.shop_id == shop_id,
+                                                  CustomerTag.tag == tag)))
+    return where
+
+
+def conversation_ids(session: Session, shop_id: int, menu: Menu, tag: str | None) -> list[int]:
+    """Every conversation of a list, in its order (for broadcasts and bulk moves)."""
+    return list(session.scalars(select(Conversation.id).where(*_filter(shop_id, menu, tag))
+                                .order_by(*_order(menu))))
+
+
+def _order(menu: Menu) -> list[Any]:
+    if menu.oldest_first:
+        return [func.coalesce(Conversation.customer_last_at, Conversation.last_activity_at),
+                Conversation.id]
+    return [Conversation.last_activity_at.desc(), Conversation.id.desc()]
+
+
+def load_page(session: Session, shop_id: int, menu: Menu, tag: str | None, number: int) -> Page:
+    where = _filter(shop_id, menu, tag)
+    total = session.scalar(select(func.count()).select_from(Conversation).where(*where)) or 0
+    number = max(0, min(number, max(0, -(-total // PAGE_SIZE) - 1)))
+    conversations = list(session.scalars(
+        select(Conversation).where(*where).order_by(*_order(menu))
+        .offset(number * PAGE_SIZE).limit(PAGE_SIZE)))
+    last = _last_messages(session, [c.id for c in conversations])
+    rows = [(number * PAGE_SIZE + i + 1, c, last.get(c.id)) for i, c in enumerate(conversations)]
+    return Page(menu, tag, number, total, rows)
+
+
+def _last_messages(session: Session, ids: list[int]) -> dict[int, Message]:
+    if not ids:
+        return {}
+    latest = (select(func.max(Message.id)).where(Message.conversation_id.in_(ids),
+                                                 Message.direction.in_(("in", "out")))
+              .group_by(Message.conversation_id))
+    return {m.conversation_id: m for m in session.scalars(
+        select(Message).where(Message.id.in_(latest)))}
+
+
+def preview(message: Message | None) -> str:
+    if message is None:
+        return ""
+    text = " ".join((message.text or "").split())
+    if not text:
+        text = {"image": "[photo]", "video": "[video]", "audio": "[voice]", "file": "[file]",
+                "sticker": "[sticker]", "location": "[location]"}.get(message.kind,
+                                                                     f"[{message.kind}]")
+    if len(text) > PREVIEW_CHARS:
+        text = text[:PREVIEW_CHARS - 1] + "…"
+    return ("↩️ " if message.direction == "out" else "") + text
+
+
+def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = None) -> str:
+    heading = page.menu.title + (f" · #{escape(page.tag)}" if page.tag else "")
+    if not page.rows:
+        return f"<b>{heading}</b>\nNothing here." + (
+            "" if page.menu.name not in ("ordered", "invoices")
+            else " Conversations with an order will show here.")
+    lines = [f"<b>{heading}</b>"]
+    for number, conversation, last in page.rows:
+        sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+        name = escape(customer_name(conversation.customer, conversation))
+        link = topic_link(admin_chat_id, conversation.topic_id)
+        label = f'<a href="{link}">{name}</a>' if link else name
+        tick = ""
+        if selected is not None:
+            tick = "☑ " if conversation.id in selected else "☐ "
+        unread = f" 🔴 {conversation.unread_count}" if conversation.unread_count else ""
+        archived = " 🗄" if conversation.status == "archived" else ""
+        lines.append(f"{tick}{number}. {sign} {label} #{conversation.id}{unread}{archived}")
+        if last is not None:
+            lines.append(f"      <i>{escape(preview(last))}</i>")
+    first = page.number * PAGE_SIZE + 1
+    lines.append(f"\n{first}–{first + len(page.rows) - 1} of {page.total}")
+    return "\n".join(lines)
+
