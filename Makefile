@@ -38,6 +38,7 @@ test-postgres: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py
 
 clean:
 	rm -rf $(VENV) var/shoprelay.db* .pytest_cache .ruff_cache .mypy_cache

@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 from bot.config import ConfigError, load_settings
 from db.engine import make_engine
 from db.models import Base
+from db.search import include_object
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = {
@@ -28,7 +29,8 @@ FULL = {
 def test_the_migration_matches_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []
 

@@ -24,6 +24,7 @@ importlib.import_module("bot.commands.basic")
 importlib.import_module("bot.commands.conversation")
 importlib.import_module("bot.commands.inbox")
 importlib.import_module("bot.commands.tags")
+importlib.import_module("bot.commands.search")
 
 log = logging.getLogger("bot.commands")
 

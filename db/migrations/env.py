@@ -6,6 +6,7 @@ from alembic import context
 
 from db.engine import make_engine
 from db.models import Base
+from db.search import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,7 @@ def run_migrations() -> None:
             # SQLite cannot ALTER most things; batch mode rebuilds tables.
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

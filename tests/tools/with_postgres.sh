@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -U shoprelay -E UTF8 --no-sync >/dev/null
+as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -U shoprelay -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
   "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
   start >/dev/null
