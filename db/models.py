@@ -190,7 +190,7 @@ class Message(Base):
     shop_id: Mapped[int] = _shop_fk()
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
     channel: Mapped[str] = mapped_column(String(32))
-    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out" | "event"
+    direction: Mapped[str] = mapped_column(String(8))  # "in" | "out" | "event" | "note"
     kind: Mapped[str] = mapped_column(String(32))  # text, image, sticker, follow…
     text: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -300,6 +300,20 @@ class Admin(Base):
     # ("/move archived 3 5 8"), and the rows ticked in selection mode.
     last_list: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     selection: Mapped[list[int] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Shortcut(Base):
+    """A saved answer admins send with `/s KEY` or `!KEY`."""
+
+    __tablename__ = "shortcuts"
+    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    key: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -6,13 +6,14 @@ import itertools
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.fakes.line import FakeLine
 from bot.fakes.telegram import FakeTelegram, SentMessage
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import Conversation
+from db.models import Conversation, Message, OutboxItem
+from db.search import find_messages
 from tests.helpers import (
     ADMIN_CHAT_ID,
     AGENT_ID,
@@ -227,3 +228,55 @@ def test_a_stale_or_unknown_button_gets_a_short_answer(
     answered = fake_telegram.wait_for(lambda: [c for c in fake_telegram.calls
                                                if c.method == "answerCallbackQuery"])
     assert answered[-1].params.get("text") == "This button is no longer active."
+
+
+def test_a_note_is_kept_for_the_team_and_never_sent(
+    client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    topic = _customers(client, fake_line, fake_telegram, runtime, 1)[0]
+    answer = _answer_to(fake_telegram, _say(client, "/note ลูกค้าขอส่งวันศุกร์", topic)).text
+    assert "📝 Note saved" in (answer or "") and "ลูกค้าขอส่งวันศุกร์" in (answer or "")
+    empty = _answer_to(fake_telegram, _say(client, "/note", topic)).text or ""
+    assert "Type the note after /note" in empty
+    with runtime.sessions() as session:
+        note = session.scalars(select(Message).where(Message.direction == "note")).one()
+    assert note.text == "ลูกค้าขอส่งวันศุกร์" and note.admin_id is not None
+    # Notes are searchable, and nothing was queued for the customer.
+    with runtime.sessions() as session:
+        assert find_messages(session, runtime.shop_id, ["วันศุกร์"], 10) == [note.id]
+        assert session.scalar(select(func.count()).select_from(OutboxItem)
+                              .where(OutboxItem.kind == "send_to_customer")) == 0
+
+
+def test_shortcuts_are_saved_by_admins_and_sent_with_the_name_filled(
+    client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    topic = _customers(client, fake_line, fake_telegram, runtime, 1)[0]
+    refused = _answer_to(fake_telegram, _say(client, "/shortcut add thanks ขอบคุณค่ะ",
+                                             user_id=AGENT_ID)).text or ""
+    assert "needs the admin role" in refused
+    saved = _answer_to(fake_telegram, _say(client, "/shortcut add thanks ขอบคุณค่ะ คุณ{name} 🙏"))
+    assert "Shortcut !thanks saved" in (saved.text or "")
+    wrong = _answer_to(fake_telegram, _say(client, "/shortcut add x hi {nmae}")).text or ""
+    assert "{nmae} is not a placeholder" in wrong
+
+    _say(client, "!thanks", topic, user_id=AGENT_ID)
+    assert fake_line.wait_for(lambda: fake_line.texts_to(_user(1))) == ["ขอบคุณค่ะ คุณลูกค้า 1 🙏"]
+    _say(client, "/s thanks", topic)
+    fake_line.wait_for(lambda: len(fake_line.texts_to(_user(1))) == 2)
+    listed = _answer_to(fake_telegram, _say(client, "/shortcuts")).text or ""
+    assert "!thanks" in listed and "ขอบคุณค่ะ คุณ{name}" in listed
+
+    missing = _answer_to(fake_telegram, _say(client, "!nope", topic)).text or ""
+    assert "There is no shortcut !nope" in missing
+    _answer_to(fake_telegram, _say(client, "/shortcut add addr ส่งไปที่ {address} นะคะ"))
+    unknown = _answer_to(fake_telegram, _say(client, "!addr", topic)).text or ""
+    assert "no address saved yet" in unknown
+    # "!!!" is only text: it goes to the customer as typed.
+    _say(client, "!!!", topic)
+    fake_line.wait_for(lambda: "!!!" in fake_line.texts_to(_user(1)))
+    removed = _answer_to(fake_telegram, _say(client, "/shortcut del thanks")).text or ""
+    assert "Shortcut !thanks removed" in removed
+    assert len(fake_line.texts_to(_user(1))) == 3

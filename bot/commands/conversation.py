@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from bot.commands import Command, CommandError, Invocation, Reply, command
 from bot.relay.outbound import queue_reply
+from db.models import Message
 
 COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 
@@ -19,3 +22,17 @@ def dm(inv: Invocation, cmd: Command) -> Reply:
     queue_reply(inv.session, inv.shop_id, conversation, inv.admin, text=cmd.rest,
                 photo_file_id=None, private=True, **inv.extras["reply"])
     return Reply("")
+
+
+@command("note", usage="text", in_topic=True,
+         help="an internal note on this conversation; never sent to the customer")
+def note(inv: Invocation, cmd: Command) -> Reply:
+    if not cmd.rest:
+        raise CommandError("Type the note after /note")
+    conversation = inv.here
+    inv.session.add(Message(
+        shop_id=inv.shop_id, conversation_id=conversation.id, channel=conversation.channel,
+        direction="note", kind="text", text=cmd.rest, admin_id=inv.admin.id, status="note",
+        attachments=[], data={}))
+    return Reply(f"📝 Note saved for the team (not sent to the customer): "
+                 f"{escape(cmd.rest)}")

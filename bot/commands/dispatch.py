@@ -25,6 +25,7 @@ importlib.import_module("bot.commands.conversation")
 importlib.import_module("bot.commands.inbox")
 importlib.import_module("bot.commands.tags")
 importlib.import_module("bot.commands.search")
+importlib.import_module("bot.commands.shortcuts")
 
 log = logging.getLogger("bot.commands")
 

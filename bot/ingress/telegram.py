@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from telegram import CallbackQuery, Update
 from telegram import Message as TgMessage
 
-from bot.commands import Invocation, parse_command
+from bot.commands import Command, Invocation, parse_command
 from bot.commands.dispatch import run_button, run_command
 from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
 from bot.ingress.telegram_customers import customer_event
@@ -36,6 +37,9 @@ blueprint = Blueprint("telegram", __name__)
 # A value of the wrong type or size inside an update PTB accepted (the
 # database refuses an id that does not fit 64 bits, for example).
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError, DataError)
+
+# A shortcut answer: "!KEY" alone ("!!!" is just text).
+SHORTCUT = re.compile(r"!([^!\s]{1,32})")
 
 # Telegram's account for anonymous group admins.
 ANONYMOUS_ADMIN_BOT = 1087968824
@@ -115,9 +119,12 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
     conversation = _conversation_of(session, shop_id, message)
     thread_id = message.message_thread_id if message.is_topic_message else None
     text = message.text or message.caption or ""
-    if text.startswith("/"):
+    shortcut = SHORTCUT.fullmatch(text) if conversation is not None else None
+    if text.startswith("/") or shortcut:
         username = session.scalar(select(Shop.bot_username).where(Shop.id == shop_id))
-        parsed = parse_command(text, username)
+        # "!thanks" in a topic is "/s thanks".
+        parsed = (Command("s", (shortcut.group(1),), shortcut.group(1)) if shortcut
+                  else parse_command(text, username))
         if parsed is not None:
             reply_to = {"admin_chat_id": admin_chat_id, "admin_message_id": message.message_id,
                         "quote_of": _replied_channel_message(session, message)}

@@ -1,0 +1,96 @@
+"""Shortcut replies: saved answers sent with `/s KEY` or `!KEY` in a topic."""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from sqlalchemy import delete, select
+
+from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.commands.tags import normalize_tag
+from bot.relay.outbound import queue_reply
+from bot.relay.render import customer_name
+from db.models import Conversation, Shortcut, utcnow
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+PLACEHOLDERS = ("name",)
+# Shipping details join the placeholders with the customer card.
+NOT_YET = {"phone": "phone number", "address": "address"}
+
+
+def fill(template: str, conversation: Conversation) -> str:
+    """The shortcut's text for this customer; CommandError naming what is missing."""
+    values = {"name": customer_name(conversation.customer, conversation)}
+
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in values:
+            return values[key]
+        if key in NOT_YET:
+            raise CommandError(f"This customer has no {NOT_YET[key]} saved yet, so "
+                               f"{{{key}}} cannot be filled; write the answer yourself")
+        return match.group(0)
+
+    return PLACEHOLDER.sub(value, template)
+
+
+@command("shortcuts", help="the saved answers, most used first")
+def shortcuts(inv: Invocation, cmd: Command) -> Reply:
+    saved = inv.session.scalars(select(Shortcut).where(Shortcut.shop_id == inv.shop_id)
+                                .order_by(Shortcut.uses.desc(), Shortcut.key)).all()
+    if not saved:
+        return Reply("No shortcuts yet. /shortcut add thanks ขอบคุณค่ะ {name} saves one.")
+    lines = ["<b>⚡ Shortcuts</b> — in a topic, <code>!key</code> or <code>/s key</code>"]
+    lines += [f"<b>!{escape(s.key)}</b> — {escape(s.text[:80])}" for s in saved]
+    return Reply("\n".join(lines))
+
+
+@command("shortcut", usage="add KEY text… | del KEY", role="admin",
+         help="save or remove a shortcut answer ({name} is filled in)")
+def shortcut(inv: Invocation, cmd: Command) -> Reply:
+    action = cmd.args[0].lower() if cmd.args else ""
+    if action not in ("add", "del") or len(cmd.args) < 2:
+        raise CommandError("Say add or del, then the key: /shortcut add thanks ขอบคุณค่ะ")
+    key = normalize_tag(cmd.args[1])
+    if action == "del":
+        gone = inv.session.execute(delete(Shortcut).where(
+            Shortcut.shop_id == inv.shop_id, Shortcut.key == key)).rowcount
+        return Reply(f"Shortcut !{escape(key)} removed." if gone else
+                     f"There is no shortcut !{escape(key)}. /shortcuts lists them.")
+    body = cmd.rest.split(None, 2)[2] if len(cmd.args) > 2 else ""
+    if not body:
+        raise CommandError("Type the answer after the key")
+    unknown = [k for k in PLACEHOLDER.findall(body) if k not in PLACEHOLDERS + tuple(NOT_YET)]
+    if unknown:
+        raise CommandError(f"{{{unknown[0]}}} is not a placeholder; use "
+                           + ", ".join(f"{{{k}}}" for k in PLACEHOLDERS + tuple(NOT_YET)))
+    existing = inv.session.scalars(select(Shortcut).where(
+        Shortcut.shop_id == inv.shop_id, Shortcut.key == key)).first()
+    if existing is not None:
+        existing.text = body
+        return Reply(f"Shortcut !{escape(key)} changed.")
+    inv.session.add(Shortcut(shop_id=inv.shop_id, key=key, text=body, uses=0,
+                             created_at=utcnow()))
+    return Reply(f"Shortcut !{escape(key)} saved. In a topic, type !{escape(key)} to send it.")
+
+
+@command("s", usage="KEY", in_topic=True, help="send a shortcut answer to this customer")
+def send_shortcut(inv: Invocation, cmd: Command) -> Reply:
+    if len(cmd.args) != 1:
+        raise CommandError("Name one shortcut: /s thanks")
+    return send(inv, cmd.args[0])
+
+
+def send(inv: Invocation, raw_key: str) -> Reply:
+    key = raw_key.lstrip("!").lower()
+    saved = inv.session.scalars(select(Shortcut).where(
+        Shortcut.shop_id == inv.shop_id, Shortcut.key == key)).first()
+    if saved is None:
+        return Reply(f"There is no shortcut !{escape(key)}. /shortcuts lists them.")
+    conversation: Conversation = inv.here
+    text = fill(saved.text, conversation)
+    saved.uses += 1
+    queue_reply(inv.session, inv.shop_id, conversation, inv.admin, text=text,
+                photo_file_id=None, **inv.extras["reply"])
+    return Reply("")
