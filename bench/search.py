@@ -31,7 +31,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 
 from db.engine import make_engine, make_sessionmaker  # noqa: E402
-from db.search import find_messages, search_terms  # noqa: E402
+from db.search import (  # noqa: E402
+    POSTGRES_DDL,
+    POSTGRES_DROP,
+    find_messages,
+    search_terms,
+)
 
 TARGET_P95_MS = 50.0
 CONVERSATIONS = 20_000
@@ -89,7 +94,7 @@ def fill(url: str, count: int, seed: int = 7) -> float:
             [{"id": i, "key": f"U{i:032x}", "t": now} for i in range(1, CONVERSATIONS + 1)])
         if postgres:
             # As a bulk import would: load, then build the trigram index once.
-            conn.execute(text("DROP INDEX ix_messages_text_trgm"))
+            conn.execute(text(POSTGRES_DROP[0]))
     batch = 20_000
     for start in range(0, count, batch):
         rows = [{"cid": rng.randint(1, CONVERSATIONS), "text": message_text(rng),
@@ -103,8 +108,7 @@ def fill(url: str, count: int, seed: int = 7) -> float:
                 ":text, '[]', '{}', 'received', :t)"), rows)
     with engine.begin() as conn:
         if postgres:
-            conn.execute(text(
-                "CREATE INDEX ix_messages_text_trgm ON messages USING gin (text gin_trgm_ops)"))
+            conn.execute(text(POSTGRES_DDL[-1]))
             conn.execute(text("ANALYZE"))
         else:
             conn.execute(text("ANALYZE"))
