@@ -92,6 +92,12 @@ class Customer(Base):
     picture_url: Mapped[str | None] = mapped_column(Text)
     picture_media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     profile_fetched: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Shipping details: saved from what the customer types, or by /edit.
+    recipient_name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    order_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     identities: Mapped[list[Identity]] = relationship(back_populates="customer")
@@ -143,6 +149,10 @@ class Conversation(Base):
     reply_token: Mapped[str | None] = mapped_column(String(128))
     reply_token_at: Mapped[datetime | None] = mapped_column(DateTime)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The customer card at the top of the topic, edited in place.
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The admin responsible (/assign); any admin may still answer.
+    assigned_admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     customer: Mapped[Customer] = relationship()
@@ -300,6 +310,8 @@ class Admin(Base):
     # ("/move archived 3 5 8"), and the rows ticked in selection mode.
     last_list: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     selection: Mapped[list[int] | None] = mapped_column(JSON)
+    # An /edit waiting for its Save button: customer, field, value.
+    pending_edit: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -20,7 +20,7 @@ MAX_WORDS = 5
 # Newest index hits looked at when some words are too short for the index.
 CANDIDATES = 2000
 # PostgreSQL: newest messages read before turning to the trigram index.
-RECENT = 20_000
+RECENT = 5_000
 TRGM_INDEX = "ix_messages_text_trgm"
 
 SQLITE_DDL = (

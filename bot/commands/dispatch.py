@@ -26,6 +26,8 @@ importlib.import_module("bot.commands.inbox")
 importlib.import_module("bot.commands.tags")
 importlib.import_module("bot.commands.search")
 importlib.import_module("bot.commands.shortcuts")
+importlib.import_module("bot.commands.customer")
+importlib.import_module("bot.commands.admins")
 
 log = logging.getLogger("bot.commands")
 

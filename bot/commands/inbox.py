@@ -25,6 +25,7 @@ from bot.commands import (
 )
 from bot.commands.lists import MENUS, Menu, Page, load_page, render_page
 from bot.commands.tags import normalize_tag
+from bot.relay.card import queue_card_refresh
 from bot.relay.outbound import queue_topic_state
 from db.models import Admin, Conversation
 
@@ -180,6 +181,8 @@ def set_status(session: Session, shop_id: int, conversation: Conversation, statu
         # Finished: nothing left unread.
         conversation.unread_count = 0
     queue_topic_state(session, shop_id, conversation, closed=status == "archived", key=key)
+    session.flush()
+    queue_card_refresh(session, shop_id, conversation.customer_id, key=key)
 
 
 @command("archive", in_topic=True, help="mark this conversation finished and close its topic")
@@ -206,6 +209,39 @@ def unarchive(inv: Invocation, cmd: Command) -> Reply:
 def read(inv: Invocation, cmd: Command) -> Reply:
     mark_read(inv.session, inv.here.id)
     return Reply("✓ Marked read.")
+
+
+def _card_conversation(inv: Invocation, args: tuple[str, ...]) -> Conversation:
+    conversation: Conversation | None = (inv.session.get(Conversation, int(args[0]))
+                                         if args and args[0].isdigit() else None)
+    if conversation is None or conversation.shop_id != inv.shop_id:
+        raise CommandError("This card is out of date.")
+    return conversation
+
+
+@button("rd")
+def read_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    mark_read(inv.session, _card_conversation(inv, args).id)
+    return Reply("", toast="Marked read")
+
+
+@button("ar")
+def archive_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    conversation = _card_conversation(inv, args)
+    if conversation.status != "archived":
+        set_status(inv.session, inv.shop_id, conversation, "archived",
+                   key=f"archive-button:{inv.extras['message_id']}:{conversation.id}:"
+                       f"{inv.extras.get('query_id', '')}")
+    return Reply("", toast="Archived; the topic is closed")
+
+
+@button("ua")
+def unarchive_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    conversation = _card_conversation(inv, args)
+    if conversation.status == "archived":
+        set_status(inv.session, inv.shop_id, conversation, "inbox",
+                   key=f"unarchive-button:{conversation.id}:{inv.extras.get('query_id', '')}")
+    return Reply("", toast="Back in the inbox")
 
 
 def mark_read(session: Session, conversation_id: int) -> None:

@@ -7,7 +7,7 @@ from html import escape
 
 from sqlalchemy import delete, select
 
-from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.commands import Command, CommandError, Invocation, Reply, button, command
 from bot.commands.tags import normalize_tag
 from bot.relay.outbound import queue_reply
 from bot.relay.render import customer_name
@@ -80,6 +80,13 @@ def send_shortcut(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) != 1:
         raise CommandError("Name one shortcut: /s thanks")
     return send(inv, cmd.args[0])
+
+
+@button("sc")
+def shortcut_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    """A shortcut offered on the customer card."""
+    reply = send(inv, args[0] if args else "")
+    return Reply("", toast=reply.text or "Sent")
 
 
 def send(inv: Invocation, raw_key: str) -> Reply:

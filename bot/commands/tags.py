@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.relay.card import queue_card_refresh
 from db.engine import insert_if_absent
 from db.models import Conversation, CustomerTag, utcnow
 
@@ -45,7 +46,13 @@ def tag(inv: Invocation, cmd: Command) -> Reply:
         insert_if_absent(inv.session, CustomerTag, shop_id=inv.shop_id,
                          customer_id=conversation.customer_id, tag=normalize_tag(raw),
                          created_at=utcnow())
+    _refresh(inv, conversation)
     return Reply(f"🏷 Tags: {_shown(tags_of(inv.session, conversation.customer_id))}")
+
+
+def _refresh(inv: Invocation, conversation: Conversation) -> None:
+    queue_card_refresh(inv.session, inv.shop_id, conversation.customer_id,
+                       key=f"tags:{inv.extras['reply']['admin_message_id']}")
 
 
 @command("untag", usage="TAG [TAG …]", in_topic=True, help="remove a tag from this customer")
@@ -58,6 +65,7 @@ def untag(inv: Invocation, cmd: Command) -> Reply:
     missing = [t for t in wanted if t not in had]
     inv.session.execute(delete(CustomerTag).where(
         CustomerTag.customer_id == conversation.customer_id, CustomerTag.tag.in_(wanted)))
+    _refresh(inv, conversation)
     note = (f"This customer had no tag {', '.join('#' + escape(t) for t in missing)}. "
             if missing else "")
     return Reply(f"{note}🏷 Tags: {_shown(tags_of(inv.session, conversation.customer_id))}")

@@ -129,7 +129,8 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
             reply_to = {"admin_chat_id": admin_chat_id, "admin_message_id": message.message_id,
                         "quote_of": _replied_channel_message(session, message)}
             reply = run_command(Invocation(session, shop_id, admin, conversation, extras={
-                "reply": reply_to, "admin_chat_id": admin_chat_id}), parsed)
+                "reply": reply_to, "admin_chat_id": admin_chat_id,
+                "owner_ids": runtime.settings.telegram_owner_ids}), parsed)
             if reply.text:
                 queue_note(session, shop_id, conversation, thread_id, message.message_id,
                            text=reply.text, buttons=reply.buttons)
@@ -166,6 +167,9 @@ def _button(session: Session, runtime: Runtime, shop_id: int, query: CallbackQue
     reply = run_button(Invocation(session, shop_id, admin, conversation, extras={
         "admin_chat_id": admin_chat_id, "message_id": message.message_id,
         "thread_id": message.message_thread_id if message.is_topic_message else None,
+        "query_id": query.id,
+        "reply": {"admin_chat_id": admin_chat_id, "admin_message_id": None, "quote_of": None,
+                  "key": f"button:{query.id}"},
     }), query.data or "")
     if reply.edit:
         queue_edit(session, shop_id, conversation, message.message_id, text=reply.text,

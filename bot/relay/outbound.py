@@ -15,8 +15,8 @@ ADMIN_DESTINATION = "telegram"
 
 def queue_reply(session: Session, shop_id: int, conversation: Conversation, admin: Admin, *,
                 text: str | None, photo_file_id: str | None, admin_chat_id: int,
-                admin_message_id: int, quote_of: int | None = None,
-                private: bool = False) -> Message:
+                admin_message_id: int | None, quote_of: int | None = None,
+                private: bool = False, key: str | None = None) -> Message:
     """Store the admin's answer and queue its delivery on the customer's channel.
 
     `quote_of` is the customer message the admin replied to in Telegram: LINE
@@ -41,7 +41,7 @@ def queue_reply(session: Session, shop_id: int, conversation: Conversation, admi
     enqueue(session, shop_id=shop_id, destination=conversation.channel, kind="send_to_customer",
             payload={"message_id": message.id, "admin_chat_id": admin_chat_id,
                      "admin_message_id": admin_message_id},
-            idempotency_key=f"reply:{admin_chat_id}:{admin_message_id}",
+            idempotency_key=key or f"reply:{admin_chat_id}:{admin_message_id}",
             conversation_id=conversation.id)
     return message
 
@@ -51,6 +51,9 @@ def queue_note(session: Session, shop_id: int, conversation: Conversation | None
                key: str | None = None, buttons: Buttons = ()) -> None:
     """A bot message in the admin group, as a reply to what caused it."""
     payload: dict[str, Any] = {"text": text, "thread_id": thread_id, "reply_to": reply_to}
+    if thread_id is None and conversation is not None:
+        # The topic may not exist yet: the worker looks it up when it sends.
+        payload["conversation_id"] = conversation.id
     if buttons:
         payload["buttons"] = buttons
     enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="notify",

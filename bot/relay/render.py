@@ -57,19 +57,6 @@ def header(conversation: Conversation, customer: Customer) -> str:
     return f"<b>{sign} {escape(customer_name(customer, conversation))} #{conversation.id}</b>"
 
 
-def card(conversation: Conversation, customer: Customer) -> str:
-    sign = CHANNEL_SIGNS.get(conversation.channel, "•")
-    channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
-    lines = [
-        f"<b>{escape(customer_name(customer, conversation))}</b>",
-        f"{sign} {channel}",
-        f"Conversation #{conversation.id} · first contact "
-        f"{customer.created_at:%Y-%m-%d %H:%M} UTC",
-        "Write here to answer. /help lists the commands.",
-    ]
-    return "\n".join(lines)
-
-
 def message_body(message: Message) -> str:
     """The relayed content of a customer message or event, as HTML."""
     attachment: dict[str, Any] = (message.attachments or [{}])[0] if message.attachments else {}

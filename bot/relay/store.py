@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
+from bot.relay.autosave import autosave
 from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
@@ -148,6 +149,9 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
         # mid; a short wait lets the worker tell its own echoes from the inbox's.
         delay_seconds=ECHO_DELAY if event.kind == "echo" else 0.0,
     )
+    if event.kind == "text" and event.text:
+        autosave(session, shop_id, conversation, event.text,
+                 key=f"{event.channel}:{event.event_id}")
     return True
 
 

@@ -25,6 +25,7 @@ from telegram import Message as TgMessage
 from telegram.constants import ParseMode
 
 from bot.relay import render
+from bot.relay.card import card_buttons, card_facts, card_text
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
@@ -96,26 +97,62 @@ def ensure_topic(ctx: WorkerContext, shop: Shop, conversation: Conversation,
 
 def _post_card(ctx: WorkerContext, conversation: Conversation, customer: Customer,
                thread_id: int) -> None:
-    parts = [(render.card(conversation, customer), _media(ctx, customer.picture_media_id))]
+    with ctx.runtime.sessions() as session:
+        facts = card_facts(session, session.get(Conversation, conversation.id) or conversation)
+    card = _post_card_part(ctx, thread_id, card_text(facts),
+                           _media(ctx, customer.picture_media_id), card_buttons(facts))
+    _map(ctx, conversation, None, [card], None)
+    with ctx.runtime.transaction() as session:
+        session.execute(update(Conversation).where(Conversation.id == conversation.id)
+                        .values(card_message_id=card.message_id))
+    try:
+        ctx.telegram.send(ctx.telegram.bot.pin_chat_message(
+            ctx.admin_chat_id, card.message_id, disable_notification=True))
+    except SendError as exc:
+        # Pinning needs the "pin messages" right; the card is there all the same.
+        log.warning("could not pin the card of conversation #%s: %s", conversation.id, exc)
     described = adapter_for(conversation.channel).describe_thread(ctx, conversation)
     if described is not None:
-        parts.append(described)
-    for text, picture in parts:
-        _map(ctx, conversation, None, [_post_card_part(ctx, thread_id, text, picture)], None)
+        _map(ctx, conversation, None, [_post_card_part(ctx, thread_id, *described)], None)
 
 
-def _post_card_part(ctx: WorkerContext, thread_id: int, text: str,
-                    picture: Media | None) -> TgMessage:
+def refresh_card(ctx: WorkerContext, item: Claimed) -> None:
+    """The card edited in place after a change (tags, shipping, assignment, archive)."""
+    with ctx.runtime.sessions() as session:
+        conversation = session.get(Conversation, int(item.payload["conversation_id"]))
+        if conversation is None or conversation.card_message_id is None:
+            return
+        facts = card_facts(session, conversation)
+    bot, text = ctx.telegram.bot, card_text(facts)
+    markup = keyboard(card_buttons(facts))
+    message_id = int(conversation.card_message_id)
+    try:
+        if facts.customer.picture_media_id is not None:
+            ctx.telegram.send(bot.edit_message_caption(
+                ctx.admin_chat_id, message_id, caption=text[:TELEGRAM_CAPTION_LIMIT],
+                parse_mode=ParseMode.HTML, reply_markup=markup))
+        else:
+            ctx.telegram.send(bot.edit_message_text(
+                text, ctx.admin_chat_id, message_id, parse_mode=ParseMode.HTML,
+                reply_markup=markup, link_preview_options=NO_PREVIEW))
+    except SendError as exc:
+        if exc.retryable:
+            raise
+        log.info("card of conversation #%s not edited: %s", conversation.id, exc)
+
+
+def _post_card_part(ctx: WorkerContext, thread_id: int, text: str, picture: Media | None,
+                    buttons: Any = None) -> TgMessage:
     """A picture with the text as its caption, or the text alone (links not previewed)."""
     bot = ctx.telegram.bot
     if picture is not None:
         return ctx.telegram.send(bot.send_photo(
             ctx.admin_chat_id, InputFile(picture.data, filename=picture.filename),
             caption=text[:TELEGRAM_CAPTION_LIMIT], parse_mode=ParseMode.HTML,
-            message_thread_id=thread_id))
+            message_thread_id=thread_id, reply_markup=keyboard(buttons)))
     return ctx.telegram.send(bot.send_message(
         ctx.admin_chat_id, text, parse_mode=ParseMode.HTML, message_thread_id=thread_id,
-        link_preview_options=NO_PREVIEW))
+        link_preview_options=NO_PREVIEW, reply_markup=keyboard(buttons)))
 
 
 def _own_echo(ctx: WorkerContext, message: Message) -> bool:

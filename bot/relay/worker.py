@@ -24,6 +24,7 @@ from bot.relay.to_admin import (
     edit_note,
     mark_delivered,
     notify,
+    refresh_card,
     relay_to_admin,
     topic_state,
 )
@@ -49,6 +50,7 @@ HANDLERS: dict[str, Handler] = {
     "notify": Handler(notify),
     "edit_note": Handler(edit_note),
     "topic_state": Handler(topic_state),
+    "refresh_card": Handler(refresh_card),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

@@ -1,0 +1,104 @@
+"""The customer card pinned at the top of each topic, and keeping it current.
+
+What the card shows is read here (`card_facts`) and worded by pure functions;
+anything that changes it (tags, shipping details, an assignment, an archive)
+calls `queue_card_refresh`, and the worker edits the card in place in every
+topic of that customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.commands import Buttons, callback_data
+from bot.relay.outbox import enqueue
+from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name
+from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Shortcut
+
+CARD_SHORTCUTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    conversation: Conversation
+    customer: Customer
+    channels: list[str]  # every channel this customer is known on
+    conversations: int  # how many conversations this customer has
+    tags: list[str]
+    assigned: str | None
+    shortcuts: list[str]  # the most used, offered as buttons
+
+
+def card_facts(session: Session, conversation: Conversation) -> CardFacts:
+    customer = session.get(Customer, conversation.customer_id)
+    assert customer is not None
+    channels = list(dict.fromkeys(session.scalars(
+        select(Identity.channel).where(Identity.customer_id == customer.id)
+        .order_by(Identity.id))))
+    others = list(session.scalars(select(Conversation.id).where(
+        Conversation.customer_id == customer.id)))
+    tags = list(session.scalars(select(CustomerTag.tag).where(
+        CustomerTag.customer_id == customer.id).order_by(CustomerTag.tag)))
+    assigned = (session.scalar(select(Admin.display_name).where(
+        Admin.id == conversation.assigned_admin_id)) if conversation.assigned_admin_id else None)
+    shortcuts = list(session.scalars(
+        select(Shortcut.key).where(Shortcut.shop_id == conversation.shop_id)
+        .order_by(Shortcut.uses.desc(), Shortcut.key).limit(CARD_SHORTCUTS)))
+    return CardFacts(conversation, customer, channels, len(others), tags, assigned, shortcuts)
+
+
+def card_text(facts: CardFacts) -> str:
+    conversation, customer = facts.conversation, facts.customer
+    sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+    channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+    lines = [
+        f"<b>{escape(customer_name(customer, conversation))}</b>",
+        f"{sign} {channel} · Conversation #{conversation.id}"
+        + (" · 🗄 archived" if conversation.status == "archived" else ""),
+        f"First contact {customer.created_at:%Y-%m-%d %H:%M} UTC",
+    ]
+    elsewhere = [c for c in facts.channels if c != conversation.channel]
+    if elsewhere or facts.conversations > 1:
+        known = " ".join(CHANNEL_SIGNS.get(c, "•") + " " + CHANNEL_NAMES.get(c, c)
+                         for c in facts.channels)
+        lines.append(f"Also on: {known} · {facts.conversations} conversations (/history)")
+    if facts.tags:
+        lines.append("🏷 " + " ".join(f"#{escape(t)}" for t in facts.tags))
+    if facts.assigned:
+        lines.append(f"👤 Assigned to {escape(facts.assigned)}")
+    lines.append("")
+    lines.append("<b>Shipping</b>")
+    recipient = customer.recipient_name or customer_name(customer, conversation)
+    lines.append(f"Recipient: {escape(recipient)}")
+    lines.append(f"📞 {escape(customer.phone) if customer.phone else '—'}")
+    lines.append(f"📍 {escape(customer.address) if customer.address else '—'}")
+    if customer.order_note:
+        lines.append(f"📝 {escape(customer.order_note)}")
+    lines.append("")
+    lines.append("Write here to answer. /edit changes the details; /help lists the commands.")
+    return "\n".join(lines)
+
+
+def card_buttons(facts: CardFacts) -> Buttons:
+    conversation = facts.conversation
+    archive = (("📥 Unarchive", callback_data("ua", conversation.id))
+               if conversation.status == "archived"
+               else ("🗄 Archive", callback_data("ar", conversation.id)))
+    rows: list[tuple[tuple[str, str], ...]] = [
+        (("✓ Mark read", callback_data("rd", conversation.id)), archive)]
+    if facts.shortcuts:
+        rows.append(tuple((f"⚡ {key}", callback_data("sc", key)) for key in facts.shortcuts))
+    return tuple(rows)
+
+
+def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str) -> None:
+    """Edit the card in every topic of this customer (after the change commits)."""
+    for conversation_id in session.scalars(select(Conversation.id).where(
+            Conversation.customer_id == customer_id, Conversation.card_message_id.is_not(None))):
+        enqueue(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
+                payload={"conversation_id": conversation_id},
+                idempotency_key=f"card:{conversation_id}:{key}", conversation_id=conversation_id)
