@@ -315,6 +315,22 @@ class Admin(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class CustomerLink(Base):
+    """Two customers found to be one person (/link), kept so /unlink can undo it."""
+
+    __tablename__ = "customer_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    kept_customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    merged_customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # What moved: identity and conversation ids, tags the kept customer lacked.
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Shortcut(Base):
     """A saved answer admins send with `/s KEY` or `!KEY`."""
 

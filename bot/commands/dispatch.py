@@ -28,6 +28,7 @@ importlib.import_module("bot.commands.search")
 importlib.import_module("bot.commands.shortcuts")
 importlib.import_module("bot.commands.customer")
 importlib.import_module("bot.commands.admins")
+importlib.import_module("bot.commands.history")
 
 log = logging.getLogger("bot.commands")
 

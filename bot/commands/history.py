@@ -1,0 +1,129 @@
+"""All of a customer: /history, and /link and /unlink for one person on two channels."""
+
+from __future__ import annotations
+
+from html import escape
+
+from sqlalchemy import select, update
+
+from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.relay.card import queue_card_refresh
+from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name, topic_link
+from db.models import (
+    Admin,
+    Conversation,
+    Customer,
+    CustomerLink,
+    CustomerTag,
+    Identity,
+    Message,
+    utcnow,
+)
+
+RECENT = 10
+SHIPPING = ("recipient_name", "phone", "address", "postal_code", "order_note")
+
+
+@command("history", in_topic=True,
+         help="every conversation of this customer, and who said what lately")
+def history(inv: Invocation, cmd: Command) -> Reply:
+    here: Conversation = inv.here
+    customer = inv.session.get(Customer, here.customer_id)
+    chat = inv.extras.get("admin_chat_id", 0)
+    lines = [f"<b>History of {escape(customer_name(customer, here))}</b>"]
+    for conversation in inv.session.scalars(select(Conversation).where(
+            Conversation.customer_id == here.customer_id).order_by(Conversation.id)):
+        sign = CHANNEL_SIGNS.get(conversation.channel, "•")
+        label = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+        link = topic_link(chat, conversation.topic_id)
+        named = f'<a href="{link}">{label}</a>' if link else label
+        state = " · 🗄 archived" if conversation.status == "archived" else ""
+        this = " · this topic" if conversation.id == here.id else ""
+        lines.append(f"{sign} {named} #{conversation.id} · last "
+                     f"{conversation.last_activity_at:%Y-%m-%d %H:%M}{state}{this}")
+    recent = list(inv.session.execute(
+        select(Message, Admin.display_name).outerjoin(Admin, Admin.id == Message.admin_id)
+        .where(Message.conversation_id == here.id, Message.direction.in_(("in", "out", "note")))
+        .order_by(Message.id.desc()).limit(RECENT)))
+    if recent:
+        lines.append("\n<b>Lately here</b>")
+    for message, admin in reversed(recent):
+        who = {"in": "customer", "out": f"→ {admin or 'the shop'}",
+               "note": f"📝 {admin or 'note'}"}[message.direction]
+        text = " ".join((message.text or f"[{message.kind}]").split())[:60]
+        lines.append(f"{message.created_at:%m-%d %H:%M} {escape(who)}: {escape(text)}")
+    return Reply("\n".join(lines))
+
+
+@command("link", usage="#N", in_topic=True, role="admin",
+         help="the customer of conversation #N is this same person: merge them")
+def link(inv: Invocation, cmd: Command) -> Reply:
+    number = cmd.args[0].lstrip("#") if len(cmd.args) == 1 else ""
+    if not number.isdigit():
+        raise CommandError("Give the other conversation's number: /link #12")
+    here: Conversation = inv.here
+    other = inv.session.get(Conversation, int(number))
+    if other is None or other.shop_id != inv.shop_id:
+        raise CommandError(f"There is no conversation #{number}")
+    if other.customer_id == here.customer_id:
+        return Reply(f"#{number} is already this customer.")
+    kept = inv.session.get(Customer, here.customer_id)
+    merged = inv.session.get(Customer, other.customer_id)
+    moved = {
+        "identities": list(inv.session.scalars(select(Identity.id).where(
+            Identity.customer_id == merged.id))),
+        "conversations": list(inv.session.scalars(select(Conversation.id).where(
+            Conversation.customer_id == merged.id))),
+        "tags": [t for t in inv.session.scalars(select(CustomerTag.tag).where(
+            CustomerTag.customer_id == merged.id))
+            if t not in set(inv.session.scalars(select(CustomerTag.tag).where(
+                CustomerTag.customer_id == kept.id)))],
+        "filled": [f for f in SHIPPING if not getattr(kept, f) and getattr(merged, f)],
+    }
+    for field in moved["filled"]:
+        setattr(kept, field, getattr(merged, field))
+    _move(inv, merged.id, kept.id, moved)
+    inv.session.add(CustomerLink(shop_id=inv.shop_id, kept_customer_id=kept.id,
+                                 merged_customer_id=merged.id, moved=moved,
+                                 admin_id=inv.admin.id, created_at=utcnow()))
+    _refresh(inv, kept.id, "link")
+    return Reply(f"🔗 {escape(customer_name(merged, other))} (#{other.id}) is now the same "
+                 f"customer as {escape(customer_name(kept, here))}: "
+                 f"{len(moved['conversations'])} conversation(s) joined. /unlink undoes it.")
+
+
+@command("unlink", in_topic=True, role="admin", help="undo this customer's last /link")
+def unlink(inv: Invocation, cmd: Command) -> Reply:
+    here: Conversation = inv.here
+    last = inv.session.scalars(select(CustomerLink).where(
+        CustomerLink.kept_customer_id == here.customer_id, CustomerLink.undone_at.is_(None))
+        .order_by(CustomerLink.id.desc())).first()
+    if last is None:
+        return Reply("This customer was not linked to another; nothing to undo.")
+    kept = inv.session.get(Customer, last.kept_customer_id)
+    merged = inv.session.get(Customer, last.merged_customer_id)
+    _move(inv, kept.id, merged.id, last.moved)
+    for field in last.moved.get("filled", []):
+        setattr(kept, field, None)
+    last.undone_at = utcnow()
+    _refresh(inv, kept.id, "unlink")
+    _refresh(inv, merged.id, "unlink")
+    return Reply(f"Unlinked: {len(last.moved['conversations'])} conversation(s) belong to "
+                 "their own customer again.")
+
+
+def _move(inv: Invocation, source: int, target: int, moved: dict[str, list[object]]) -> None:
+    session = inv.session
+    session.execute(update(Identity).where(Identity.id.in_(moved["identities"]))
+                    .values(customer_id=target))
+    session.execute(update(Conversation).where(Conversation.id.in_(moved["conversations"]))
+                    .values(customer_id=target))
+    session.execute(update(CustomerTag).where(CustomerTag.customer_id == source,
+                                              CustomerTag.tag.in_(moved["tags"]))
+                    .values(customer_id=target))
+    session.flush()
+
+
+def _refresh(inv: Invocation, customer_id: int, why: str) -> None:
+    queue_card_refresh(inv.session, inv.shop_id, customer_id,
+                       key=f"{why}:{inv.extras['reply']['admin_message_id']}")
