@@ -60,6 +60,8 @@ class Shop(Base):
     # Learned from getMe by the worker: commands addressed to another bot
     # (/tag@OtherBot) are not ours.
     bot_username: Mapped[str | None] = mapped_column(String(64))
+    # The pinned totals message in the admin group's general topic.
+    dashboard_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

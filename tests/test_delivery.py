@@ -203,7 +203,9 @@ def test_a_crash_after_the_200_is_finished_by_the_next_worker(
     finally:
         worker.stop()
     with runtime.sessions() as session:
-        assert set(session.scalars(select(OutboxItem.status)).all()) == {"done"}
+        # Everything but the dashboard, which waits out its debounce on purpose.
+        assert set(session.scalars(select(OutboxItem.status).where(
+            OutboxItem.kind != "dashboard")).all()) == {"done"}
 
 
 def test_a_row_leased_by_a_live_worker_is_left_alone(

@@ -26,6 +26,7 @@ from bot.commands import (
 from bot.commands.lists import MENUS, Menu, Page, load_page, render_page
 from bot.commands.tags import normalize_tag
 from bot.relay.card import queue_card_refresh
+from bot.relay.dashboard import queue_dashboard
 from bot.relay.outbound import queue_topic_state
 from db.models import Admin, Conversation
 
@@ -183,6 +184,7 @@ def set_status(session: Session, shop_id: int, conversation: Conversation, statu
     queue_topic_state(session, shop_id, conversation, closed=status == "archived", key=key)
     session.flush()
     queue_card_refresh(session, shop_id, conversation.customer_id, key=key)
+    queue_dashboard(session, shop_id)
 
 
 @command("archive", in_topic=True, help="mark this conversation finished and close its topic")
@@ -207,7 +209,7 @@ def unarchive(inv: Invocation, cmd: Command) -> Reply:
 
 @command("read", in_topic=True, help="mark this conversation read")
 def read(inv: Invocation, cmd: Command) -> Reply:
-    mark_read(inv.session, inv.here.id)
+    mark_read(inv.session, inv.shop_id, inv.here.id)
     return Reply("✓ Marked read.")
 
 
@@ -221,7 +223,7 @@ def _card_conversation(inv: Invocation, args: tuple[str, ...]) -> Conversation:
 
 @button("rd")
 def read_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
-    mark_read(inv.session, _card_conversation(inv, args).id)
+    mark_read(inv.session, inv.shop_id, _card_conversation(inv, args).id)
     return Reply("", toast="Marked read")
 
 
@@ -244,7 +246,8 @@ def unarchive_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     return Reply("", toast="Back in the inbox")
 
 
-def mark_read(session: Session, conversation_id: int) -> None:
+def mark_read(session: Session, shop_id: int, conversation_id: int) -> None:
     session.execute(update(Conversation).where(Conversation.id == conversation_id)
                     .values(unread_count=0))
+    queue_dashboard(session, shop_id)
 

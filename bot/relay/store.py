@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
 from bot.relay.autosave import autosave
+from bot.relay.dashboard import queue_dashboard
 from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.runtime import Runtime
@@ -149,6 +150,8 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
         # mid; a short wait lets the worker tell its own echoes from the inbox's.
         delay_seconds=ECHO_DELAY if event.kind == "echo" else 0.0,
     )
+    if event.kind in MESSAGE_KINDS:
+        queue_dashboard(session, shop_id)
     if event.kind == "text" and event.text:
         autosave(session, shop_id, conversation, event.text,
                  key=f"{event.channel}:{event.event_id}")

@@ -9,6 +9,7 @@ from sqlalchemy import update
 from bot.relay import render
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
+from bot.relay.dashboard import queue_dashboard
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed, enqueue
 from db.models import Conversation, Message, MessageMap
@@ -35,6 +36,7 @@ def send_to_customer(ctx: WorkerContext, item: Claimed) -> None:
         # Unread is cleared only by a message that actually reached the customer.
         session.execute(update(Conversation).where(Conversation.id == conversation.id)
                         .values(unread_count=0))
+        queue_dashboard(session, conversation.shop_id)
         if admin_message_id is not None and sent_ids:
             session.add(MessageMap(
                 shop_id=conversation.shop_id, conversation_id=conversation.id,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.relay import outbox
 from bot.relay.context import WorkerContext
+from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
 from bot.relay.store import drain_accepted, route_event
@@ -51,6 +52,7 @@ HANDLERS: dict[str, Handler] = {
     "edit_note": Handler(edit_note),
     "topic_state": Handler(topic_state),
     "refresh_card": Handler(refresh_card),
+    "dashboard": Handler(update_dashboard),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

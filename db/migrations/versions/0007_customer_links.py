@@ -1,4 +1,4 @@
-"""customer links: /link merges two customers, /unlink undoes it
+"""customer links (/link, /unlink); the shop's pinned dashboard message
 
 Revision ID: 0007
 Revises: 0006
@@ -38,8 +38,12 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_customer_links_kept_customer_id"), "customer_links",
                     ["kept_customer_id"])
+    with op.batch_alter_table("shops") as batch:
+        batch.add_column(sa.Column("dashboard_message_id", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("shops") as batch:
+        batch.drop_column("dashboard_message_id")
     op.drop_index(op.f("ix_customer_links_kept_customer_id"), table_name="customer_links")
     op.drop_table("customer_links")
