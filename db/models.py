@@ -333,6 +333,27 @@ class CustomerLink(Base):
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class Broadcast(Base):
+    """One "Reply All": previewed, confirmed once, sent in the worker, reported."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id"))
+    target: Mapped[str] = mapped_column(String(64))  # as the admin typed it
+    text: Mapped[str] = mapped_column(Text)
+    # preparing -> preview -> sending -> done, or cancelled
+    status: Mapped[str] = mapped_column(String(16), default="preparing")
+    conversation_ids: Mapped[list[int]] = mapped_column(JSON)
+    # From the preview: {"send": [conversation ids], "skipped": {reason: count}}.
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    admin_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Shortcut(Base):
     """A saved answer admins send with `/s KEY` or `!KEY`."""
 

@@ -30,8 +30,8 @@ def test_the_dashboard_is_pinned_and_edited_in_place(
 ) -> None:
     topics = _customers(client, fake_line, fake_telegram, runtime, 3)
     board = fake_telegram.wait_for(lambda: [m for m in _dashboard(fake_telegram)
-                                            if "📥 Inbox 3" in (m.text or "")])[0]
-    assert board.pinned and board.thread_id is None
+                                            if "📥 Inbox 3" in (m.text or "") and m.pinned])[0]
+    assert board.thread_id is None
     assert "🔴 Unread 3 (3 messages)" in (board.text or "") and "🟢 LINE 3" in (board.text or "")
     _answer_to(fake_telegram, _say(client, "/archive", topics[0]))
     fake_telegram.wait_for(lambda: "📥 Inbox 2" in (board.text or "")

@@ -70,12 +70,16 @@ def _answer_to(fake_telegram: FakeTelegram, update: dict[str, Any]) -> SentMessa
     return found[-1]
 
 
-def _press(client: FlaskClient, message: SentMessage, label: str,
-           user_id: int = OWNER_ID) -> None:
-    """Tap the button labelled `label` on a bot message."""
+def _button_data(message: SentMessage, label: str) -> str:
     assert message.reply_markup, f"no buttons on {message.text!r}"
-    data = next(b["callback_data"] for row in message.reply_markup["inline_keyboard"]
-                for b in row if b["text"] == label)
+    return str(next(b["callback_data"] for row in message.reply_markup["inline_keyboard"]
+                    for b in row if b["text"] == label))
+
+
+def _press(client: FlaskClient, message: SentMessage, label: str,
+           user_id: int = OWNER_ID, *, data: str | None = None) -> None:
+    """Tap the button labelled `label` on a bot message (or one that carried `data`)."""
+    data = data or _button_data(message, label)
     n = next(_queries)
     update = {"update_id": 990000000 + n, "callback_query": {
         "id": f"cq{n}", "chat_instance": "ci", "data": data,

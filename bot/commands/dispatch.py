@@ -29,6 +29,7 @@ importlib.import_module("bot.commands.shortcuts")
 importlib.import_module("bot.commands.customer")
 importlib.import_module("bot.commands.admins")
 importlib.import_module("bot.commands.history")
+importlib.import_module("bot.commands.broadcast")
 
 log = logging.getLogger("bot.commands")
 
@@ -49,7 +50,7 @@ def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
     try:
         return spec.handler(inv, parsed)
     except CommandError as exc:
-        return Reply(f"{escape(str(exc))}\nUsage: {escape(usage_line(spec))}")
+        return Reply(f"{escape(str(exc), quote=False)}\nUsage: {escape(usage_line(spec))}")
     except Exception:
         log.exception("command /%s failed", parsed.name)
         return Reply(f"/{spec.name} did not work because of an error on our side; "

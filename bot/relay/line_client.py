@@ -68,6 +68,15 @@ class LineClient:
             found = self.api.get_group_summary(group_id)
         return Profile(found.group_name, found.picture_url)
 
+    def quota_left(self) -> int | None:
+        """Pushes left this month; None when the plan has no limit."""
+        with _translated("read LINE's monthly message quota"):
+            quota = self.api.get_message_quota()
+            if quota.type != "limited":
+                return None
+            used = self.api.get_message_quota_consumption().total_usage
+        return max(0, int(quota.value or 0) - int(used or 0))
+
     def content(self, message_id: str) -> tuple[bytes, str]:
         with _translated("download the customer's file from LINE"):
             response = self.blob.get_message_content_with_http_info(message_id)

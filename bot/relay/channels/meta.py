@@ -67,7 +67,9 @@ class MessengerAdapter(DirectChannel):
         settings = ctx.runtime.settings
         permission = messaging_permission(
             utcnow(), conversation.customer_last_at,
-            human_agent_allowed=settings.meta_human_agent, by_admin=message.admin_id is not None)
+            human_agent_allowed=settings.meta_human_agent, by_admin=message.admin_id is not None
+            # A broadcast is not an answer to this customer: never the HUMAN_AGENT tag.
+            and not (message.data or {}).get("broadcast_id"))
         parts = self._parts(ctx, message)
         done = int((message.data or {}).get("batches_sent", 0))
         sent_ids: list[str] = list((message.data or {}).get("sent_ids", []))
