@@ -277,10 +277,16 @@ def test_shortcuts_are_saved_by_admins_and_sent_with_the_name_filled(
     assert "There is no shortcut !nope" in missing
     _answer_to(fake_telegram, _say(client, "/shortcut add addr ส่งไปที่ {address} นะคะ"))
     unknown = _answer_to(fake_telegram, _say(client, "!addr", topic)).text or ""
-    assert "no address saved yet" in unknown
+    assert "no address saved yet" in unknown and "/edit address saves it" in unknown
+    assert post_line(client, line_body(line_text(
+        "12/3 ต.บ้านใต้ อ.เกาะพะงัน จ.สุราษฎร์ธานี 84280", user=_user(1)))).status_code == 200
+    fake_telegram.wait_for(lambda: _relayed(fake_telegram, "Saved address"))
+    _say(client, "!addr", topic)
+    fake_line.wait_for(lambda: "ส่งไปที่ 12/3 ต.บ้านใต้ อ.เกาะพะงัน จ.สุราษฎร์ธานี 84280 นะคะ"
+                       in fake_line.texts_to(_user(1)))
     # "!!!" is only text: it goes to the customer as typed.
     _say(client, "!!!", topic)
     fake_line.wait_for(lambda: "!!!" in fake_line.texts_to(_user(1)))
     removed = _answer_to(fake_telegram, _say(client, "/shortcut del thanks")).text or ""
     assert "Shortcut !thanks removed" in removed
-    assert len(fake_line.texts_to(_user(1))) == 3
+    assert len(fake_line.texts_to(_user(1))) == 4

@@ -14,23 +14,24 @@ from bot.relay.render import customer_name
 from db.models import Conversation, Shortcut, utcnow
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
-PLACEHOLDERS = ("name",)
-# Shipping details join the placeholders with the customer card.
-NOT_YET = {"phone": "phone number", "address": "address"}
+PLACEHOLDERS = {"name": "name", "phone": "phone number", "address": "address"}
 
 
 def fill(template: str, conversation: Conversation) -> str:
     """The shortcut's text for this customer; CommandError naming what is missing."""
-    values = {"name": customer_name(conversation.customer, conversation)}
+    customer = conversation.customer
+    values = {"name": customer_name(customer, conversation), "phone": customer.phone,
+              "address": customer.address}
 
     def value(match: re.Match[str]) -> str:
         key = match.group(1)
-        if key in values:
-            return values[key]
-        if key in NOT_YET:
-            raise CommandError(f"This customer has no {NOT_YET[key]} saved yet, so "
-                               f"{{{key}}} cannot be filled; write the answer yourself")
-        return match.group(0)
+        if key not in values:
+            return match.group(0)
+        filled = values[key]
+        if not filled:
+            raise CommandError(f"This customer has no {PLACEHOLDERS[key]} saved yet, so "
+                               f"{{{key}}} cannot be filled; /edit {key} saves it")
+        return filled
 
     return PLACEHOLDER.sub(value, template)
 
@@ -47,7 +48,7 @@ def shortcuts(inv: Invocation, cmd: Command) -> Reply:
 
 
 @command("shortcut", usage="add KEY text… | del KEY", role="admin",
-         help="save or remove a shortcut answer ({name} is filled in)")
+         help="save or remove a shortcut answer ({name}, {phone}, {address} are filled in)")
 def shortcut(inv: Invocation, cmd: Command) -> Reply:
     action = cmd.args[0].lower() if cmd.args else ""
     if action not in ("add", "del") or len(cmd.args) < 2:
@@ -61,10 +62,10 @@ def shortcut(inv: Invocation, cmd: Command) -> Reply:
     body = cmd.rest.split(None, 2)[2] if len(cmd.args) > 2 else ""
     if not body:
         raise CommandError("Type the answer after the key")
-    unknown = [k for k in PLACEHOLDER.findall(body) if k not in PLACEHOLDERS + tuple(NOT_YET)]
+    unknown = [k for k in PLACEHOLDER.findall(body) if k not in PLACEHOLDERS]
     if unknown:
         raise CommandError(f"{{{unknown[0]}}} is not a placeholder; use "
-                           + ", ".join(f"{{{k}}}" for k in PLACEHOLDERS + tuple(NOT_YET)))
+                           + ", ".join(f"{{{k}}}" for k in PLACEHOLDERS))
     existing = inv.session.scalars(select(Shortcut).where(
         Shortcut.shop_id == inv.shop_id, Shortcut.key == key)).first()
     if existing is not None:
