@@ -187,24 +187,33 @@ def set_status(session: Session, shop_id: int, conversation: Conversation, statu
     queue_dashboard(session, shop_id)
 
 
+# status -> (already there, done, the phone's toast for the card button)
+CHANGES = {
+    "archived": ("This conversation is already archived. /unarchive brings it back.",
+                 "🗄 Archived. A new message from the customer brings it back to the inbox.",
+                 "Archived; the topic is closed"),
+    "inbox": ("This conversation is in the inbox already.", "📥 Back in the inbox.",
+              "Back in the inbox"),
+}
+
+
+def _change(inv: Invocation, conversation: Conversation, status: str, key: str) -> Reply:
+    already, done, toast = CHANGES[status]
+    if conversation.status == status:
+        return Reply(already, toast=already)
+    set_status(inv.session, inv.shop_id, conversation, status, key=key)
+    return Reply(done, toast=toast)
+
+
 @command("archive", in_topic=True, help="mark this conversation finished and close its topic")
 def archive(inv: Invocation, cmd: Command) -> Reply:
-    conversation: Conversation = inv.here
-    if conversation.status == "archived":
-        return Reply("This conversation is already archived. /unarchive brings it back.")
-    set_status(inv.session, inv.shop_id, conversation, "archived",
-               key=f"archive:{inv.extras['reply']['admin_message_id']}")
-    return Reply("🗄 Archived. A new message from the customer brings it back to the inbox.")
+    return _change(inv, inv.here, "archived",
+                   f"archive:{inv.extras['reply']['admin_message_id']}")
 
 
 @command("unarchive", in_topic=True, help="bring this conversation back to the inbox")
 def unarchive(inv: Invocation, cmd: Command) -> Reply:
-    conversation: Conversation = inv.here
-    if conversation.status != "archived":
-        return Reply("This conversation is in the inbox already.")
-    set_status(inv.session, inv.shop_id, conversation, "inbox",
-               key=f"unarchive:{inv.extras['reply']['admin_message_id']}")
-    return Reply("📥 Back in the inbox.")
+    return _change(inv, inv.here, "inbox", f"unarchive:{inv.extras['reply']['admin_message_id']}")
 
 
 @command("read", in_topic=True, help="mark this conversation read")
@@ -227,23 +236,18 @@ def read_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     return Reply("", toast="Marked read")
 
 
-@button("ar")
-def archive_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
-    conversation = _card_conversation(inv, args)
-    if conversation.status != "archived":
-        set_status(inv.session, inv.shop_id, conversation, "archived",
-                   key=f"archive-button:{inv.extras['message_id']}:{conversation.id}:"
-                       f"{inv.extras.get('query_id', '')}")
-    return Reply("", toast="Archived; the topic is closed")
+def _card_button(status: str) -> None:
+    def handler(inv: Invocation, args: tuple[str, ...]) -> Reply:
+        conversation = _card_conversation(inv, args)
+        reply = _change(inv, conversation, status,
+                        f"card:{status}:{conversation.id}:{inv.extras.get('query_id', '')}")
+        return Reply("", toast=reply.toast)
+
+    button("ar" if status == "archived" else "ua")(handler)
 
 
-@button("ua")
-def unarchive_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
-    conversation = _card_conversation(inv, args)
-    if conversation.status == "archived":
-        set_status(inv.session, inv.shop_id, conversation, "inbox",
-                   key=f"unarchive-button:{conversation.id}:{inv.extras.get('query_id', '')}")
-    return Reply("", toast="Back in the inbox")
+_card_button("archived")
+_card_button("inbox")
 
 
 def mark_read(session: Session, shop_id: int, conversation_id: int) -> None:
