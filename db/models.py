@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -351,6 +352,26 @@ class Broadcast(Base):
     thread_id: Mapped[int | None] = mapped_column(BigInteger)
     admin_message_id: Mapped[int | None] = mapped_column(BigInteger)
     preview_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Product(Base):
+    """A catalogue entry. Money is integer satang (1 baht = 100), never a float."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "code"),
+        CheckConstraint("stock >= 0", name="ck_products_stock_not_negative"),
+        CheckConstraint("price_satang >= 0", name="ck_products_price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    code: Mapped[str] = mapped_column(String(32))  # upper case: A01
+    name: Mapped[str] = mapped_column(String(200))
+    price_satang: Mapped[int] = mapped_column(BigInteger)
+    stock: Mapped[int] = mapped_column(Integer)
+    weight_grams: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

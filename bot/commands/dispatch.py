@@ -30,6 +30,7 @@ importlib.import_module("bot.commands.customer")
 importlib.import_module("bot.commands.admins")
 importlib.import_module("bot.commands.history")
 importlib.import_module("bot.commands.broadcast")
+importlib.import_module("bot.commands.products")
 
 log = logging.getLogger("bot.commands")
 

@@ -130,7 +130,10 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
                         "quote_of": _replied_channel_message(session, message)}
             reply = run_command(Invocation(session, shop_id, admin, conversation, extras={
                 "reply": reply_to, "admin_chat_id": admin_chat_id, "thread_id": thread_id,
-                "owner_ids": runtime.settings.telegram_owner_ids}), parsed)
+                "owner_ids": runtime.settings.telegram_owner_ids,
+                "document": message.document and {
+                    "file_id": message.document.file_id,
+                    "file_name": message.document.file_name}}), parsed)
             if reply.text:
                 queue_note(session, shop_id, conversation, thread_id, message.message_id,
                            text=reply.text, buttons=reply.buttons)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.relay import broadcast, outbox
+from bot.relay import broadcast, catalogue_jobs, outbox
 from bot.relay.context import WorkerContext
 from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
@@ -56,6 +56,8 @@ HANDLERS: dict[str, Handler] = {
     "broadcast_prepare": Handler(broadcast.prepare),
     "broadcast_send": Handler(broadcast.send_one, on_failure=broadcast.send_failed),
     "broadcast_progress": Handler(broadcast.report),
+    "catalogue_import": Handler(catalogue_jobs.import_catalogue),
+    "catalogue_export": Handler(catalogue_jobs.export_catalogue),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

@@ -1,0 +1,159 @@
+"""The catalogue from the admin group: /products, /product, /import, /export."""
+
+from __future__ import annotations
+
+from html import escape
+
+from sqlalchemy import func, select
+
+from bot.commands import (
+    Command,
+    CommandError,
+    Invocation,
+    Reply,
+    button,
+    callback_data,
+    command,
+)
+from bot.orders.catalogue import (
+    CatalogueError,
+    baht,
+    parse_code,
+    parse_price,
+    parse_stock,
+    parse_weight,
+)
+from bot.relay.outbox import enqueue
+from db.models import Product, utcnow
+
+PAGE = 10
+FIELDS = {"price": "price_satang", "stock": "stock", "name": "name", "weight": "weight_grams"}
+
+
+def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
+    total = inv.session.scalar(select(func.count()).select_from(Product).where(
+        Product.shop_id == inv.shop_id)) or 0
+    pages = max(1, -(-total // PAGE))
+    number = max(0, min(number, pages - 1))
+    products = inv.session.scalars(select(Product).where(Product.shop_id == inv.shop_id)
+                                   .order_by(Product.code).offset(number * PAGE).limit(PAGE))
+    lines = ["<b>🛍 Products</b>"]
+    for product in products:
+        stock = "sold out" if product.stock == 0 else f"{product.stock} left"
+        lines.append(f"<b>{escape(product.code)}</b> {escape(product.name)} · "
+                     f"{baht(product.price_satang)} · {stock}")
+    if total == 0:
+        lines.append("No products yet. /product add A01 390 10 ชื่อสินค้า adds one; "
+                     "/import reads a CSV file.")
+    else:
+        first = number * PAGE + 1
+        lines.append(f"\n{first}–{min(total, first + PAGE - 1)} of {total}")
+    arrows = []
+    if number > 0:
+        arrows.append(("◀", callback_data("pp", number - 1)))
+    if number + 1 < pages:
+        arrows.append(("▶", callback_data("pp", number + 1)))
+    return Reply("\n".join(lines), buttons=(tuple(arrows),) if arrows else (), edit=edit)
+
+
+@command("products", usage="[page]", help="the catalogue, ten products a page, with stock")
+def products(inv: Invocation, cmd: Command) -> Reply:
+    page = cmd.args[0] if cmd.args else "1"
+    if not page.isdigit() or int(page) < 1:
+        raise CommandError("The page is a number, like 2")
+    return products_page(inv, int(page) - 1)
+
+
+@button("pp")
+def products_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    if not args or not args[0].isdigit():
+        raise CommandError("This list is out of date; open it again.")
+    return products_page(inv, int(args[0]), edit=True)
+
+
+def _find(inv: Invocation, raw: str) -> Product:
+    code = _code(raw)
+    product: Product | None = inv.session.scalars(select(Product).where(
+        Product.shop_id == inv.shop_id, Product.code == code)).first()
+    if product is None:
+        raise CommandError(f"There is no product {code}. /products lists them")
+    return product
+
+
+def _code(raw: str) -> str:
+    try:
+        return parse_code(raw)
+    except CatalogueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@command("product", usage="add CODE PRICE STOCK NAME… | set CODE price|stock|name|weight VALUE"
+         " | del CODE", role="admin", help="add, change or remove a product")
+def product(inv: Invocation, cmd: Command) -> Reply:
+    action = cmd.args[0].lower() if cmd.args else ""
+    try:
+        if action == "add" and len(cmd.args) >= 5:
+            return _add(inv, cmd)
+        if action == "set" and len(cmd.args) >= 4:
+            return _set(inv, cmd)
+        if action == "del" and len(cmd.args) == 2:
+            found = _find(inv, cmd.args[1])
+            inv.session.delete(found)
+            return Reply(f"🗑 {escape(found.code)} {escape(found.name)} removed.")
+    except CatalogueError as exc:
+        raise CommandError(str(exc)) from None
+    raise CommandError("Say add, set or del: /product add A01 390 10 เสื้อยืดสีชมพู")
+
+
+def _add(inv: Invocation, cmd: Command) -> Reply:
+    code = _code(cmd.args[1])
+    if inv.session.scalars(select(Product.id).where(Product.shop_id == inv.shop_id,
+                                                    Product.code == code)).first():
+        raise CommandError(f"{code} exists already; /product set {code} price 390 changes it")
+    name = cmd.rest.split(None, 4)[4].strip()
+    new = Product(shop_id=inv.shop_id, code=code, name=name[:200],
+                  price_satang=parse_price(cmd.args[2]), stock=parse_stock(cmd.args[3]),
+                  created_at=utcnow())
+    inv.session.add(new)
+    return Reply(f"✅ {escape(code)} {escape(new.name)} · {baht(new.price_satang)} · "
+                 f"{new.stock} in stock")
+
+
+def _set(inv: Invocation, cmd: Command) -> Reply:
+    found = _find(inv, cmd.args[1])
+    field = cmd.args[2].lower()
+    if field not in FIELDS:
+        raise CommandError("Change price, stock, name or weight: /product set A01 stock 20")
+    raw = cmd.rest.split(None, 3)[3].strip()
+    value: object = {"price": parse_price, "stock": parse_stock,
+                     "weight": parse_weight}.get(field, lambda v: v[:200])(raw)
+    setattr(found, FIELDS[field], value)
+    return Reply(f"✅ {escape(found.code)}: {field} is now "
+                 f"{baht(found.price_satang) if field == 'price' else escape(str(value))}")
+
+
+@command("import", role="admin",
+         help="send a CSV file (code,name,price,stock[,weight]) with /import as its caption")
+def import_csv(inv: Invocation, cmd: Command) -> Reply:
+    document = inv.extras.get("document")
+    if not document:
+        raise CommandError("Attach the CSV file and write /import as its caption")
+    if not str(document.get("file_name") or "").lower().endswith(".csv"):
+        raise CommandError("That is not a .csv file; in Excel, save as \"CSV UTF-8\"")
+    reply_to = inv.extras["reply"]
+    # Downloading the file is a platform call: the worker does it.
+    enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="catalogue_import",
+            payload={"file_id": document["file_id"], "thread_id": inv.extras.get("thread_id"),
+                     "reply_to": reply_to["admin_message_id"]},
+            idempotency_key=f"import:{reply_to['admin_message_id']}")
+    return Reply("")
+
+
+@command("export", role="admin", help="the catalogue as a CSV file")
+def export_csv(inv: Invocation, cmd: Command) -> Reply:
+    reply_to = inv.extras["reply"]
+    enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="catalogue_export",
+            payload={"thread_id": inv.extras.get("thread_id"),
+                     "reply_to": reply_to["admin_message_id"]},
+            idempotency_key=f"export:{reply_to['admin_message_id']}")
+    return Reply("")

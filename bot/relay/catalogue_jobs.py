@@ -1,0 +1,70 @@
+"""Catalogue files in the worker: reading an /import CSV, sending the /export CSV."""
+
+from __future__ import annotations
+
+from html import escape
+
+from sqlalchemy import select
+from telegram import InputFile, ReplyParameters
+from telegram.constants import ParseMode
+
+from bot.orders.catalogue import ProductRow, parse_csv, to_csv
+from bot.relay.context import WorkerContext
+from bot.relay.outbound import queue_note
+from bot.relay.outbox import Claimed
+from db.models import Product, utcnow
+
+MAX_FILE = 2 * 1024 * 1024
+SHOWN_PROBLEMS = 25
+
+
+def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
+    telegram = ctx.telegram
+    found = telegram.run(telegram.bot.get_file(item.payload["file_id"]))
+    if (found.file_size or 0) > MAX_FILE:
+        text = "❌ Nothing imported: the file is over 2 MB. Split it into smaller files."
+        rows: list[ProductRow] = []
+    else:
+        data = bytes(telegram.run(found.download_as_bytearray()))
+        rows, problems = parse_csv(data)
+        text = _problems(problems) if problems else ""
+    with ctx.runtime.transaction() as session:
+        if rows:
+            existing = {p.code: p for p in session.scalars(select(Product).where(
+                Product.shop_id == item.shop_id, Product.code.in_([r.code for r in rows])))}
+            for row in rows:
+                product = existing.get(row.code)
+                if product is None:
+                    session.add(Product(shop_id=item.shop_id, code=row.code, name=row.name,
+                                        price_satang=row.price_satang, stock=row.stock,
+                                        weight_grams=row.weight_grams, created_at=utcnow()))
+                else:
+                    product.name, product.price_satang = row.name, row.price_satang
+                    product.stock, product.weight_grams = row.stock, row.weight_grams
+            text = (f"✅ Imported {len(rows)} products: {len(rows) - len(existing)} new, "
+                    f"{len(existing)} updated. /products lists them.")
+        queue_note(session, item.shop_id, None, item.payload.get("thread_id"),
+                   item.payload.get("reply_to"), text=text, key=f"import-report:{item.id}")
+
+
+def _problems(problems: list[str]) -> str:
+    lines = [f"❌ Nothing imported: {len(problems)} problem(s) to fix first."]
+    lines += [escape(p, quote=False) for p in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"… and {len(problems) - SHOWN_PROBLEMS} more.")
+    lines.append("The header is code,name,price,stock[,weight]; prices in baht, weight in grams.")
+    return "\n".join(lines)
+
+
+def export_catalogue(ctx: WorkerContext, item: Claimed) -> None:
+    with ctx.runtime.sessions() as session:
+        rows = [ProductRow(p.code, p.name, p.price_satang, p.stock, p.weight_grams)
+                for p in session.scalars(select(Product).where(Product.shop_id == item.shop_id)
+                                         .order_by(Product.code))]
+    reply = item.payload.get("reply_to")
+    ctx.telegram.send(ctx.telegram.bot.send_document(
+        ctx.admin_chat_id, InputFile(to_csv(rows), filename=f"products-{utcnow():%Y%m%d}.csv"),
+        caption=f"🛍 {len(rows)} products. Edit and send back with /import as the caption.",
+        parse_mode=ParseMode.HTML, message_thread_id=item.payload.get("thread_id"),
+        reply_parameters=ReplyParameters(int(reply), allow_sending_without_reply=True)
+        if reply else None))
