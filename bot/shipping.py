@@ -1,6 +1,6 @@
 """Phone numbers and Thai addresses in what customers type, recognised before saving.
 
-Plain Python. A phone is a valid Thai number (phonenumbers, region TH: 0XX…
+Plain Python. A phone is a valid Thai number (phonenumbers, region TH: 08…
 and +66 forms). An address is only taken when a five-digit postal code comes
 with a province and a district that really belong to it (geothai's dataset of
 every Thai postal code); anything less is not clearly an address and is left.
@@ -28,7 +28,7 @@ class Address:
 
 
 def find_phone(text: str) -> str | None:
-    """The first valid Thai phone number, as 0XXXXXXXXX (national digits)."""
+    """The first valid Thai phone number, as national digits with the 0 (0812345678)."""
     for match in phonenumbers.PhoneNumberMatcher(text.translate(_THAI_DIGITS), "TH"):
         number = match.number
         if number.country_code == 66 and phonenumbers.is_valid_number(number):

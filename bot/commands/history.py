@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
 from bot.relay.card import queue_card_refresh
-from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name, topic_link
+from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name, topic_anchor
 from db.models import (
     Admin,
     Conversation,
@@ -35,8 +35,7 @@ def history(inv: Invocation, cmd: Command) -> Reply:
             Conversation.customer_id == here.customer_id).order_by(Conversation.id)):
         sign = CHANNEL_SIGNS.get(conversation.channel, "•")
         label = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
-        link = topic_link(chat, conversation.topic_id)
-        named = f'<a href="{link}">{label}</a>' if link else label
+        named = topic_anchor(chat, conversation, label)
         state = " · 🗄 archived" if conversation.status == "archived" else ""
         this = " · this topic" if conversation.id == here.id else ""
         lines.append(f"{sign} {named} #{conversation.id} · last "

@@ -23,7 +23,15 @@ from bot.commands import (
     callback_data,
     command,
 )
-from bot.commands.lists import MENUS, Menu, Page, load_page, render_page
+from bot.commands.lists import (
+    MENUS,
+    Menu,
+    Page,
+    arrow_row,
+    load_page,
+    page_arg,
+    render_page,
+)
 from bot.commands.tags import normalize_tag
 from bot.relay.card import queue_card_refresh
 from bot.relay.dashboard import queue_dashboard
@@ -52,13 +60,10 @@ def _list_buttons(page: Page, selected: set[int] | None) -> Buttons:
         toggles = [(("☑ " if c.id in selected else "☐ ") + str(n),
                     callback_data("tick", c.id, menu, page.number, tag)) for n, c, _ in page.rows]
         rows.extend(tuple(toggles[i:i + 5]) for i in range(0, len(toggles), 5))
-    paging = []
-    if page.number > 0:
-        paging.append(("◀", callback_data("ls", menu, page.number - 1, tag, sel)))
-    if page.number + 1 < page.pages:
-        paging.append(("▶", callback_data("ls", menu, page.number + 1, tag, sel)))
+    paging = arrow_row(page.number, page.total,
+                       lambda number: callback_data("ls", menu, number, tag, sel))
     if paging:
-        rows.append(tuple(paging))
+        rows.append(paging)
     if selected is not None:
         rows.append((("Move to Inbox", callback_data("mv", "inbox", menu, page.number, tag)),
                      ("Move to Archived", callback_data("mv", "archived", menu, page.number, tag))))
@@ -70,18 +75,10 @@ def _list_buttons(page: Page, selected: set[int] | None) -> Buttons:
 
 def _menu_command(menu: Menu) -> None:
     def handler(inv: Invocation, cmd: Command) -> Reply:
-        return show_list(inv, menu, None, _page_arg(cmd))
+        return show_list(inv, menu, None, page_arg(cmd))
 
     command(menu.name, usage="[page]", help=f"list {menu.title[2:].lower()} conversations")(
         handler)
-
-
-def _page_arg(cmd: Command) -> int:
-    if not cmd.args:
-        return 0
-    if len(cmd.args) != 1 or not cmd.args[0].isdigit() or int(cmd.args[0]) < 1:
-        raise CommandError("The page is a number, like 2")
-    return int(cmd.args[0]) - 1
 
 
 for _menu in MENUS.values():

@@ -7,6 +7,7 @@ names rows of the last list an admin was shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -14,11 +15,40 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
-from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_link
+from bot.commands import Command, CommandError
+from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_anchor
 from db.models import Conversation, CustomerTag, Message
 
 PAGE_SIZE = 10
 PREVIEW_CHARS = 40
+
+
+def page_count(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def clamp_page(number: int, total: int) -> int:
+    """A page number (0-based) that exists, for a stale ◀ ▶ or a typed page."""
+    return max(0, min(number, page_count(total) - 1))
+
+
+def page_arg(cmd: Command) -> int:
+    """The optional page of "/inbox 2", 0-based."""
+    if not cmd.args:
+        return 0
+    if len(cmd.args) != 1 or not cmd.args[0].isdigit() or int(cmd.args[0]) < 1:
+        raise CommandError("The page is a number, like 2")
+    return int(cmd.args[0]) - 1
+
+
+def arrow_row(number: int, total: int, data: Callable[[int], str]) -> tuple[tuple[str, str], ...]:
+    """◀ ▶ for the pages before and after, each with its callback data; empty for one page."""
+    arrows = []
+    if number > 0:
+        arrows.append(("◀", data(number - 1)))
+    if number + 1 < page_count(total):
+        arrows.append(("▶", data(number + 1)))
+    return tuple(arrows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +84,6 @@ class Page:
     total: int
     rows: list[tuple[int, Conversation, Message | None]]  # (row number, conversation, last)
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // PAGE_SIZE))
 
 
 def _filter(shop_id: int, menu: Menu, tag: str | None) -> list[ColumnElement[bool]]:
@@ -84,7 +111,7 @@ def _order(menu: Menu) -> list[Any]:
 def load_page(session: Session, shop_id: int, menu: Menu, tag: str | None, number: int) -> Page:
     where = _filter(shop_id, menu, tag)
     total = session.scalar(select(func.count()).select_from(Conversation).where(*where)) or 0
-    number = max(0, min(number, max(0, -(-total // PAGE_SIZE) - 1)))
+    number = clamp_page(number, total)
     conversations = list(session.scalars(
         select(Conversation).where(*where).order_by(*_order(menu))
         .offset(number * PAGE_SIZE).limit(PAGE_SIZE)))
@@ -125,9 +152,8 @@ def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = N
     lines = [f"<b>{heading}</b>"]
     for number, conversation, last in page.rows:
         sign = CHANNEL_SIGNS.get(conversation.channel, "•")
-        name = escape(customer_name(conversation.customer, conversation))
-        link = topic_link(admin_chat_id, conversation.topic_id)
-        label = f'<a href="{link}">{name}</a>' if link else name
+        label = topic_anchor(admin_chat_id, conversation,
+                             escape(customer_name(conversation.customer, conversation)))
         tick = ""
         if selected is not None:
             tick = "☑ " if conversation.id in selected else "☐ "

@@ -15,6 +15,7 @@ from bot.commands import (
     callback_data,
     command,
 )
+from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
 from bot.orders.catalogue import (
     CatalogueError,
     baht,
@@ -26,17 +27,16 @@ from bot.orders.catalogue import (
 from bot.relay.outbox import enqueue
 from db.models import Product, utcnow
 
-PAGE = 10
 FIELDS = {"price": "price_satang", "stock": "stock", "name": "name", "weight": "weight_grams"}
 
 
 def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
     total = inv.session.scalar(select(func.count()).select_from(Product).where(
         Product.shop_id == inv.shop_id)) or 0
-    pages = max(1, -(-total // PAGE))
-    number = max(0, min(number, pages - 1))
-    products = inv.session.scalars(select(Product).where(Product.shop_id == inv.shop_id)
-                                   .order_by(Product.code).offset(number * PAGE).limit(PAGE))
+    number = clamp_page(number, total)
+    products = inv.session.scalars(
+        select(Product).where(Product.shop_id == inv.shop_id).order_by(Product.code)
+        .offset(number * PAGE_SIZE).limit(PAGE_SIZE))
     lines = ["<b>🛍 Products</b>"]
     for product in products:
         stock = "sold out" if product.stock == 0 else f"{product.stock} left"
@@ -46,22 +46,15 @@ def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
         lines.append("No products yet. /product add A01 390 10 ชื่อสินค้า adds one; "
                      "/import reads a CSV file.")
     else:
-        first = number * PAGE + 1
-        lines.append(f"\n{first}–{min(total, first + PAGE - 1)} of {total}")
-    arrows = []
-    if number > 0:
-        arrows.append(("◀", callback_data("pp", number - 1)))
-    if number + 1 < pages:
-        arrows.append(("▶", callback_data("pp", number + 1)))
-    return Reply("\n".join(lines), buttons=(tuple(arrows),) if arrows else (), edit=edit)
+        first = number * PAGE_SIZE + 1
+        lines.append(f"\n{first}–{min(total, first + PAGE_SIZE - 1)} of {total}")
+    arrows = arrow_row(number, total, lambda page: callback_data("pp", page))
+    return Reply("\n".join(lines), buttons=(arrows,) if arrows else (), edit=edit)
 
 
 @command("products", usage="[page]", help="the catalogue, ten products a page, with stock")
 def products(inv: Invocation, cmd: Command) -> Reply:
-    page = cmd.args[0] if cmd.args else "1"
-    if not page.isdigit() or int(page) < 1:
-        raise CommandError("The page is a number, like 2")
-    return products_page(inv, int(page) - 1)
+    return products_page(inv, page_arg(cmd))
 
 
 @button("pp")

@@ -7,7 +7,7 @@ from html import escape
 from sqlalchemy import select
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
-from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_link
+from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_anchor
 from db.models import Conversation, Message
 from db.search import find_messages, search_terms
 
@@ -62,9 +62,8 @@ def search(inv: Invocation, cmd: Command) -> Reply:
     chat = inv.extras.get("admin_chat_id", 0)
     for conversation_id, message in shown:
         conversation = conversations[conversation_id]
-        name = escape(customer_name(conversation.customer, conversation))
-        link = topic_link(chat, conversation.topic_id)
-        label = f'<a href="{link}">{name}</a>' if link else name
+        label = topic_anchor(chat, conversation,
+                             escape(customer_name(conversation.customer, conversation)))
         sign = CHANNEL_SIGNS.get(conversation.channel, "•")
         lines.append(f"{sign} {label} #{conversation.id}")
         lines.append(f"      {snippet(message.text or '', words)}")

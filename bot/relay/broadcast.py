@@ -11,7 +11,6 @@ tap or a worker restart never sends twice.
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from html import escape
 from typing import Any
@@ -25,7 +24,7 @@ from bot.commands import callback_data
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
-from bot.relay.outbox import Claimed, enqueue
+from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
 from bot.relay.policy import STANDARD_WINDOW
 from bot.relay.render import CHANNEL_NAMES
 from bot.relay.to_admin import keyboard
@@ -175,13 +174,10 @@ def send_failed(ctx: WorkerContext, item: Claimed, error: SendError) -> None:
 
 
 def _queue_progress(session: Session, shop_id: int, broadcast_id: int) -> None:
-    now = time.time()
-    slot = int(now // PROGRESS_EVERY)
-    enqueue(session, shop_id=shop_id, destination="telegram", kind="broadcast_progress",
-            payload={"broadcast_id": broadcast_id},
-            idempotency_key=f"broadcast-progress:{broadcast_id}:{slot}",
-            lane=f"telegram:broadcast:{broadcast_id}",
-            delay_seconds=(slot + 1) * PROGRESS_EVERY - now)
+    enqueue_debounced(session, shop_id=shop_id, kind="broadcast_progress",
+                      payload={"broadcast_id": broadcast_id},
+                      key=f"broadcast-progress:{broadcast_id}",
+                      lane=f"telegram:broadcast:{broadcast_id}", every=PROGRESS_EVERY)
 
 
 def report(ctx: WorkerContext, item: Claimed) -> None:

@@ -9,7 +9,6 @@ the message a few times a minute, well inside Telegram's limits.
 from __future__ import annotations
 
 import logging
-import time
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,7 +17,7 @@ from telegram.constants import ParseMode
 from bot.commands.lists import MENUS
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
-from bot.relay.outbox import Claimed, enqueue
+from bot.relay.outbox import Claimed, enqueue_debounced
 from db.models import Conversation, Shop, utcnow
 
 DEBOUNCE = 10.0
@@ -29,11 +28,8 @@ log = logging.getLogger("bot.relay.dashboard")
 
 
 def queue_dashboard(session: Session, shop_id: int) -> None:
-    now = time.time()
-    slot = int(now // DEBOUNCE)
-    enqueue(session, shop_id=shop_id, destination="telegram", kind="dashboard", payload={},
-            idempotency_key=f"dashboard:{shop_id}:{slot}", lane=LANE,
-            delay_seconds=(slot + 1) * DEBOUNCE - now)
+    enqueue_debounced(session, shop_id=shop_id, kind="dashboard", payload={},
+                      key=f"dashboard:{shop_id}", lane=LANE, every=DEBOUNCE)
 
 
 def dashboard_text(session: Session, shop_id: int) -> str:

@@ -10,6 +10,7 @@ FOR UPDATE SKIP LOCKED so several workers never take the same row.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,6 +59,17 @@ def enqueue(
         next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
         created_at=utcnow(),
     ) is not None
+
+
+def enqueue_debounced(session: Session, *, shop_id: int, kind: str, payload: dict[str, Any],
+                      key: str, lane: str, every: float) -> None:
+    """One row per `every`-second slot, run at the end of the slot: asks within a slot
+    share it, so a burst of changes makes one platform call, not one each."""
+    now = time.time()
+    slot = int(now // every)
+    enqueue(session, shop_id=shop_id, destination="telegram", kind=kind, payload=payload,
+            idempotency_key=f"{key}:{slot}", lane=lane,
+            delay_seconds=(slot + 1) * every - now)
 
 
 @dataclass(frozen=True, slots=True)

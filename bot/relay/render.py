@@ -39,6 +39,12 @@ def topic_link(admin_chat_id: int, topic_id: int | None) -> str | None:
     return f"https://t.me/c/{-admin_chat_id - 1_000_000_000_000}/{topic_id}"
 
 
+def topic_anchor(admin_chat_id: int, conversation: Conversation, label_html: str) -> str:
+    """`label_html` linked to the conversation's topic, or as it is without one."""
+    link = topic_link(admin_chat_id, conversation.topic_id)
+    return f'<a href="{link}">{label_html}</a>' if link else label_html
+
+
 def customer_name(customer: Customer, conversation: Conversation) -> str:
     if customer.display_name:
         return customer.display_name
