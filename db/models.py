@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -363,6 +364,9 @@ class Product(Base):
         UniqueConstraint("shop_id", "code"),
         CheckConstraint("stock >= 0", name="ck_products_stock_not_negative"),
         CheckConstraint("price_satang >= 0", name="ck_products_price_not_negative"),
+        # Units held by open orders; what can still be sold is stock - reserved.
+        CheckConstraint("reserved >= 0 AND reserved <= stock",
+                        name="ck_products_reserved_within_stock"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -371,6 +375,7 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(200))
     price_satang: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer)
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     weight_grams: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -401,3 +406,120 @@ class CustomerTag(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     tag: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+OPEN_ORDER = "status IN ('draft', 'awaiting_payment')"
+
+
+class Order(Base):
+    """One parcel for one customer. The number admins and customers see is `id`.
+
+    A customer has at most one open order (draft or awaiting payment) at a
+    time, whichever conversation it is built from: the partial unique index
+    makes a second one impossible even when two admins open it at once.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("uq_orders_one_open_per_customer", "customer_id", unique=True,
+              sqlite_where=text(OPEN_ORDER), postgresql_where=text(OPEN_ORDER)),
+        Index("ix_orders_shop_id_status", "shop_id", "status"),
+        CheckConstraint("shipping_satang >= 0 AND discount_satang >= 0",
+                        name="ck_orders_amounts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # The conversation it was opened from; it shows in all of the customer's.
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    # draft, awaiting_payment, paid, packed, ready, shipped, delivered, canceled
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    source: Mapped[str] = mapped_column(String(20), default="admin")  # admin, comment, live
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    shipping_satang: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A fixed discount in satang, or a percentage in basis points (1000 = 10%).
+    discount_satang: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_bp: Mapped[int | None] = mapped_column(Integer)
+    carrier: Mapped[str | None] = mapped_column(String(20))
+    tracking_number: Mapped[str | None] = mapped_column(String(40))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Bumped on every change, so each re-render of the order message is its own job.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    invoiced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", lazy="selectin")
+
+
+class OrderLine(Base):
+    """A product on an order, with the name and price it had when added."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "product_id"),
+                      CheckConstraint("qty > 0", name="ck_order_lines_qty_positive"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id",
+                                                              ondelete="SET NULL"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    unit_price_satang: Mapped[int] = mapped_column(BigInteger)
+    qty: Mapped[int] = mapped_column(Integer)
+
+
+class OrderEvent(Base):
+    """Each status change, with the admin who made it (None: the customer or the bot)."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    previous: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OrderPost(Base):
+    """The order message in one topic of the customer, edited on every change."""
+
+    __tablename__ = "order_posts"
+    __table_args__ = (UniqueConstraint("order_id", "conversation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    admin_message_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class PaymentSlip(Base):
+    """A transfer slip a customer sent for an order, and what admins decided."""
+
+    __tablename__ = "payment_slips"
+    __table_args__ = (UniqueConstraint("message_id"),
+                      Index("ix_payment_slips_shop_id_transaction_ref", "shop_id",
+                            "transaction_ref"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    bank_id: Mapped[str | None] = mapped_column(String(8))
+    transaction_ref: Mapped[str | None] = mapped_column(String(64))
+    # The order this slip was already offered for: a possible reuse.
+    reuse_of_order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # confirmed, rejected
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
