@@ -56,13 +56,17 @@ def migrate() -> None:
 @cli.command("worker")
 def worker() -> None:
     """Deliver the outbox (several may run at once on PostgreSQL)."""
+    from bot.relay.order_reports import start_scheduler
     from bot.relay.worker import Worker
     from bot.runtime import Runtime
 
     configure_logging()
     runtime = Runtime.create(_settings())
     running = Worker(runtime).start()
+    scheduler = start_scheduler(runtime)
     _wait_for_signal()
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     running.stop()
 
 
@@ -83,6 +87,7 @@ def web(workers: int) -> None:
               "(for a machine without a public URL)")
 def run(polling: bool) -> None:
     """Web server and delivery worker in one process (what `make run` starts)."""
+    from bot.relay.order_reports import start_scheduler
     from bot.relay.worker import Worker
     from bot.runtime import Runtime
     from bot.serve import serve_in_process
@@ -93,6 +98,7 @@ def run(polling: bool) -> None:
     runtime = Runtime.create(settings)
     app = create_app(runtime=runtime)
     running = Worker(runtime).start()
+    scheduler = start_scheduler(runtime)
     stop = threading.Event()
     if polling:
         from bot.ingress.polling import Poller
@@ -100,6 +106,8 @@ def run(polling: bool) -> None:
         Poller(runtime, stop).start()
     serve_in_process(app, settings, stop)
     stop.set()
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
     running.stop()
 
 

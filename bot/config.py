@@ -8,6 +8,7 @@ naming what is missing (ConfigError). Secrets never appear in `describe()`.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -61,6 +62,14 @@ class Settings:
     # out up to 7 days after the customer's last message (HUMAN_AGENT tag).
     meta_human_agent: bool = False
 
+    # How customers pay: a PromptPay phone number, national/tax id or e-wallet id
+    # (the invoice's QR code), and free text such as "KBank 123-4-56789-0 ร้านดีดี".
+    shop_promptpay_id: str = ""
+    shop_bank_account: str = ""
+    # The morning summary in the general topic, in the shop's time zone; "off" for none.
+    shop_timezone: str = "Asia/Bangkok"
+    summary_time: str = "08:00"
+
     worker_poll_seconds: float = 0.5
     sandbox: bool = False
 
@@ -110,6 +119,10 @@ class Settings:
                 lines.append("  LINE admin group: set")
         lines.append(f"facebook (messenger + comments): {state(self.facebook_enabled)}")
         lines.append(f"instagram (dm + comments): {state(self.instagram_enabled)}")
+        pay = [name for name, on in (("PromptPay QR", self.shop_promptpay_id),
+                                     ("bank account text", self.shop_bank_account)) if on]
+        lines.append(f"invoices: {' + '.join(pay) if pay else 'off (set SHOP_PROMPTPAY_ID)'}")
+        lines.append(f"morning summary: {self.summary_time} {self.shop_timezone}")
         return lines
 
 
@@ -155,9 +168,24 @@ def load_settings(
 ) -> Settings:
     env = read_environment(environ, env_file)
     _check_channels(env)
+    _check_shop(env)
     if not any(name in env for name in _CREDENTIALS):
         return _sandbox_settings(env)
     return _parse(env)
+
+
+def _check_shop(env: Mapping[str, str]) -> None:
+    """Payment settings a customer would act on: a wrong one must stop start-up."""
+    from bot.orders.promptpay import PromptPayError, parse_target
+
+    if "SHOP_PROMPTPAY_ID" in env:
+        try:
+            parse_target(env["SHOP_PROMPTPAY_ID"])
+        except PromptPayError as exc:
+            raise ConfigError(f"SHOP_PROMPTPAY_ID: {exc}") from None
+    at = env.get("SUMMARY_TIME", "08:00").lower()
+    if at != "off" and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", at):
+        raise ConfigError(f"SUMMARY_TIME must be a time like 08:00, or off; got {at!r}")
 
 
 def _check_channels(env: Mapping[str, str]) -> None:

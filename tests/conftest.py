@@ -128,6 +128,8 @@ def settings(database_url: str, telegram_server: RunningServer, line_server: Run
         facebook_page_access_token=PAGE_TOKEN,
         instagram_account_id=INSTAGRAM_ID,
         graph_api_url=graph_server.url,
+        shop_promptpay_id="0812345678",
+        shop_bank_account="KBank 123-4-56789-0 ร้านชบา",
         worker_poll_seconds=0.02,
     )
 

@@ -141,6 +141,17 @@ class Invocation:
             raise CommandError("This works inside a conversation's topic.")
         return self.conversation
 
+    @property
+    def key(self) -> str:
+        """Unique to what the admin did (their message or their tap): outbox keys."""
+        reply = self.extras.get("reply") or {}
+        return str(reply.get("key")
+                   or f"msg:{reply.get('admin_chat_id')}:{reply.get('admin_message_id')}")
+
+    @property
+    def settings(self) -> Any:
+        return self.extras["settings"]
+
 
 def usage_line(spec: Spec) -> str:
     return f"/{spec.name}" + (f" {spec.usage}" if spec.usage else "")

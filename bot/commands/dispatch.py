@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from html import escape
 
 from bot.commands import (
@@ -31,8 +33,21 @@ importlib.import_module("bot.commands.admins")
 importlib.import_module("bot.commands.history")
 importlib.import_module("bot.commands.broadcast")
 importlib.import_module("bot.commands.products")
+importlib.import_module("bot.commands.orders")
+importlib.import_module("bot.commands.order_status")
+importlib.import_module("bot.commands.order_lists")
 
 log = logging.getLogger("bot.commands")
+
+
+@contextmanager
+def _all_or_nothing(inv: Invocation) -> Iterator[None]:
+    """A refused command changes nothing, even if it got halfway (a savepoint)."""
+    if inv.session is None:
+        yield
+        return
+    with inv.session.begin_nested():
+        yield
 
 
 def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
@@ -49,7 +64,8 @@ def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
     if spec.in_topic and inv.conversation is None:
         return Reply(f"/{spec.name} works inside a conversation's topic.")
     try:
-        return spec.handler(inv, parsed)
+        with _all_or_nothing(inv):
+            return spec.handler(inv, parsed)
     except CommandError as exc:
         return Reply(f"{escape(str(exc), quote=False)}\nUsage: {escape(usage_line(spec))}")
     except Exception:
@@ -67,7 +83,8 @@ def run_button(inv: Invocation, data: str) -> Reply:
     if not may(inv.admin.role, spec.role):
         return Reply("", toast=f"This needs the {spec.role} role.")
     try:
-        return spec.handler(inv, tuple(args))
+        with _all_or_nothing(inv):
+            return spec.handler(inv, tuple(args))
     except CommandError as exc:
         return Reply("", toast=str(exc)[:190])
     except Exception:

@@ -8,16 +8,17 @@ names rows of the last list an admin was shown.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Command, CommandError
+from bot.orders.status import ACTIVE, OPEN, SIGNS
 from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_anchor
-from db.models import Conversation, CustomerTag, Message
+from db.models import Conversation, CustomerTag, Message, Order
 
 PAGE_SIZE = 10
 PREVIEW_CHARS = 40
@@ -62,10 +63,12 @@ class Menu:
 MENUS: dict[str, Menu] = {menu.name: menu for menu in (
     Menu("inbox", "📥 Inbox", Conversation.status == "inbox"),
     Menu("unread", "🔴 Unread", Conversation.unread_count > 0, oldest_first=True),
-    # Orders arrive with the orders work; until then no conversation has one.
-    Menu("ordered", "🛒 Ordered", false()),
+    Menu("ordered", "🛒 Ordered", Conversation.customer_id.in_(
+        select(Order.customer_id).where(Order.status.in_(ACTIVE)))),
     Menu("archived", "🗄 Archived", Conversation.status == "archived"),
-    Menu("invoices", "🧾 Automated invoices", false()),
+    # Orders opened by themselves from comments (the automated invoices), still open.
+    Menu("invoices", "🧾 Automated invoices", Conversation.customer_id.in_(
+        select(Order.customer_id).where(Order.status.in_(OPEN), Order.source != "admin"))),
     Menu("line", "🟢 LINE", Conversation.channel == "line"),
     Menu("messenger", "💬 Messenger", Conversation.channel == "messenger"),
     Menu("igdm", "🟣 Instagram DM", Conversation.channel == "instagram_dm"),
@@ -83,6 +86,7 @@ class Page:
     number: int  # 0-based
     total: int
     rows: list[tuple[int, Conversation, Message | None]]  # (row number, conversation, last)
+    order_signs: dict[int, str] = field(default_factory=dict)  # customer id → latest order
 
 
 
@@ -117,7 +121,16 @@ def load_page(session: Session, shop_id: int, menu: Menu, tag: str | None, numbe
         .offset(number * PAGE_SIZE).limit(PAGE_SIZE)))
     last = _last_messages(session, [c.id for c in conversations])
     rows = [(number * PAGE_SIZE + i + 1, c, last.get(c.id)) for i, c in enumerate(conversations)]
-    return Page(menu, tag, number, total, rows)
+    return Page(menu, tag, number, total, rows,
+                _order_signs(session, [c.customer_id for c in conversations]))
+
+
+def _order_signs(session: Session, customer_ids: list[int]) -> dict[int, str]:
+    """The sign of each customer's latest order (🛒 in progress, ✅, ✖️)."""
+    latest = (select(func.max(Order.id)).where(Order.customer_id.in_(customer_ids))
+              .group_by(Order.customer_id))
+    return {customer_id: SIGNS[status] for customer_id, status in session.execute(
+        select(Order.customer_id, Order.status).where(Order.id.in_(latest)))}
 
 
 def _last_messages(session: Session, ids: list[int]) -> dict[int, Message]:
@@ -159,7 +172,10 @@ def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = N
             tick = "☑ " if conversation.id in selected else "☐ "
         unread = f" 🔴 {conversation.unread_count}" if conversation.unread_count else ""
         archived = " 🗄" if conversation.status == "archived" else ""
-        lines.append(f"{tick}{number}. {sign} {label} #{conversation.id}{unread}{archived}")
+        ordered = page.order_signs.get(conversation.customer_id)
+        ordered = f" {ordered}" if ordered else ""
+        lines.append(f"{tick}{number}. {sign} {label} #{conversation.id}{unread}{ordered}"
+                     f"{archived}")
         if last is not None:
             lines.append(f"      <i>{escape(preview(last))}</i>")
     first = page.number * PAGE_SIZE + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
 
 from sqlalchemy import func, select
@@ -27,6 +28,22 @@ from bot.orders.catalogue import (
 from bot.relay.outbox import enqueue
 from db.models import Product, utcnow
 
+EXPORT_DAYS = 366
+
+
+def _export_dates(cmd: Command) -> tuple[date, date]:
+    if len(cmd.args) != 3 or cmd.args[0].lower() != "orders":
+        raise CommandError("/export alone sends the catalogue; /export orders 2026-11-01 "
+                           "2026-11-30 sends those orders")
+    try:
+        first, last = date.fromisoformat(cmd.args[1]), date.fromisoformat(cmd.args[2])
+    except ValueError:
+        raise CommandError("Dates are written 2026-11-01") from None
+    if last < first or (last - first).days > EXPORT_DAYS:
+        raise CommandError("FROM comes before TO, and at most a year apart")
+    return first, last
+
+
 FIELDS = {"price": "price_satang", "stock": "stock", "name": "name", "weight": "weight_grams"}
 
 
@@ -39,7 +56,10 @@ def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
         .offset(number * PAGE_SIZE).limit(PAGE_SIZE))
     lines = ["<b>🛍 Products</b>"]
     for product in products:
-        stock = "sold out" if product.stock == 0 else f"{product.stock} left"
+        left = product.stock - product.reserved
+        stock = "sold out" if left <= 0 else f"{left} left"
+        if product.reserved:
+            stock += f" ({product.reserved} on orders)"
         lines.append(f"<b>{escape(product.code)}</b> {escape(product.name)} · "
                      f"{baht(product.price_satang)} · {stock}")
     if total == 0:
@@ -91,6 +111,10 @@ def product(inv: Invocation, cmd: Command) -> Reply:
             return _set(inv, cmd)
         if action == "del" and len(cmd.args) == 2:
             found = _find(inv, cmd.args[1])
+            if found.reserved:
+                raise CommandError(f"{found.code} is on open orders ({found.reserved} reserved);"
+                                   f" /product set {found.code} stock {found.reserved} stops "
+                                   "further sales instead")
             inv.session.delete(found)
             return Reply(f"🗑 {escape(found.code)} {escape(found.name)} removed.")
     except CatalogueError as exc:
@@ -120,6 +144,9 @@ def _set(inv: Invocation, cmd: Command) -> Reply:
     raw = cmd.rest.split(None, 3)[3].strip()
     value: object = {"price": parse_price, "stock": parse_stock,
                      "weight": parse_weight}.get(field, lambda v: v[:200])(raw)
+    if field == "stock" and isinstance(value, int) and value < found.reserved:
+        raise CommandError(f"{found.reserved} of {found.code} are reserved by open orders, so "
+                           f"its stock cannot go below {found.reserved}")
     setattr(found, FIELDS[field], value)
     return Reply(f"✅ {escape(found.code)}: {field} is now "
                  f"{baht(found.price_satang) if field == 'price' else escape(str(value))}")
@@ -142,9 +169,18 @@ def import_csv(inv: Invocation, cmd: Command) -> Reply:
     return Reply("")
 
 
-@command("export", role="admin", help="the catalogue as a CSV file")
+@command("export", usage="[orders FROM TO]", role="admin",
+         help="the catalogue as a CSV file; or the orders created FROM TO (YYYY-MM-DD)")
 def export_csv(inv: Invocation, cmd: Command) -> Reply:
     reply_to = inv.extras["reply"]
+    if cmd.args:
+        first, last = _export_dates(cmd)
+        enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="orders_export",
+                payload={"from": first.isoformat(), "to": last.isoformat(),
+                         "thread_id": inv.extras.get("thread_id"),
+                         "reply_to": reply_to["admin_message_id"]},
+                idempotency_key=f"export-orders:{inv.key}")
+        return Reply("")
     enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="catalogue_export",
             payload={"thread_id": inv.extras.get("thread_id"),
                      "reply_to": reply_to["admin_message_id"]},

@@ -6,15 +6,22 @@ import re
 from html import escape
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import object_session
 
 from bot.commands import Command, CommandError, Invocation, Reply, button, command
 from bot.commands.tags import normalize_tag
+from bot.orders import carriers
+from bot.orders.catalogue import baht
+from bot.orders.orders import latest_active, order_totals
+from bot.orders.status import STATUSES
 from bot.relay.outbound import queue_reply
 from bot.relay.render import customer_name
 from db.models import Conversation, Shortcut, utcnow
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PLACEHOLDERS = {"name": "name", "phone": "phone number", "address": "address"}
+# From the customer's latest order (the contract writes these in brackets).
+ORDER_PLACEHOLDER = re.compile(r"\[(order_no|total|tracking_code|tracking_url)\]")
 
 
 def fill(template: str, conversation: Conversation) -> str:
@@ -33,7 +40,24 @@ def fill(template: str, conversation: Conversation) -> str:
                                f"{{{key}}} cannot be filled; /edit {key} saves it")
         return filled
 
-    return PLACEHOLDER.sub(value, template)
+    return ORDER_PLACEHOLDER.sub(lambda m: _order_value(conversation, m.group(1)),
+                                 PLACEHOLDER.sub(value, template))
+
+
+def _order_value(conversation: Conversation, key: str) -> str:
+    session = object_session(conversation)
+    order = latest_active(session, conversation.customer_id, STATUSES) if session else None
+    if order is None:
+        raise CommandError(f"This customer has no order yet, so [{key}] cannot be filled")
+    if key == "order_no":
+        return f"#{order.id}"
+    if key == "total":
+        return baht(order_totals(order).total)
+    carrier = carriers.by_name(order.carrier or "")
+    if not order.tracking_number or carrier is None:
+        raise CommandError(f"Order #{order.id} has no tracking number yet: /track NUMBER")
+    return (order.tracking_number if key == "tracking_code"
+            else carriers.tracking_url(carrier, order.tracking_number))
 
 
 @command("shortcuts", help="the saved answers, most used first")
@@ -48,7 +72,8 @@ def shortcuts(inv: Invocation, cmd: Command) -> Reply:
 
 
 @command("shortcut", usage="add KEY text… | del KEY", role="admin",
-         help="save or remove a shortcut answer ({name}, {phone}, {address} are filled in)")
+         help="save or remove a shortcut answer ({name}, {phone}, {address}, [order_no], "
+              "[total], [tracking_code], [tracking_url] are filled in)")
 def shortcut(inv: Invocation, cmd: Command) -> Reply:
     action = cmd.args[0].lower() if cmd.args else ""
     if action not in ("add", "del") or len(cmd.args) < 2:

@@ -151,6 +151,14 @@ def _validate_messages(messages: Any) -> None:
                 details.append(
                     {"message": "Length must be between 0 and 5000", "property": f"{prop}.text"}
                 )
+        elif message["type"] == "flex":
+            alt = message.get("altText")
+            if not isinstance(alt, str) or not 0 < len(alt) <= 400:
+                details.append({"message": "Length must be between 1 and 400",
+                                "property": f"{prop}.altText"})
+            if (message.get("contents") or {}).get("type") not in ("bubble", "carousel"):
+                details.append({"message": "must be specified",
+                                "property": f"{prop}.contents.type"})
     if details:
         raise _body_errors(details)
 

@@ -130,7 +130,7 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
                         "quote_of": _replied_channel_message(session, message)}
             reply = run_command(Invocation(session, shop_id, admin, conversation, extras={
                 "reply": reply_to, "admin_chat_id": admin_chat_id, "thread_id": thread_id,
-                "owner_ids": runtime.settings.telegram_owner_ids,
+                "owner_ids": runtime.settings.telegram_owner_ids, "settings": runtime.settings,
                 "document": message.document and {
                     "file_id": message.document.file_id,
                     "file_name": message.document.file_name}}), parsed)
@@ -170,7 +170,7 @@ def _button(session: Session, runtime: Runtime, shop_id: int, query: CallbackQue
     reply = run_button(Invocation(session, shop_id, admin, conversation, extras={
         "admin_chat_id": admin_chat_id, "message_id": message.message_id,
         "thread_id": message.message_thread_id if message.is_topic_message else None,
-        "query_id": query.id,
+        "query_id": query.id, "settings": runtime.settings,
         "reply": {"admin_chat_id": admin_chat_id, "admin_message_id": None, "quote_of": None,
                   "key": f"button:{query.id}"},
     }), query.data or "")

@@ -15,9 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands import Buttons, callback_data
+from bot.orders.catalogue import baht
+from bot.orders.orders import order_totals
+from bot.orders.status import LABELS, SIGNS, UNSHIPPED
 from bot.relay.outbox import enqueue
 from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name
-from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Shortcut
+from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Order, Shortcut
 
 CARD_SHORTCUTS = 3
 
@@ -31,6 +34,7 @@ class CardFacts:
     tags: list[str]
     assigned: str | None
     shortcuts: list[str]  # the most used, offered as buttons
+    order: Order | None = None  # the customer's latest order
 
 
 def card_facts(session: Session, conversation: Conversation) -> CardFacts:
@@ -48,7 +52,10 @@ def card_facts(session: Session, conversation: Conversation) -> CardFacts:
     shortcuts = list(session.scalars(
         select(Shortcut.key).where(Shortcut.shop_id == conversation.shop_id)
         .order_by(Shortcut.uses.desc(), Shortcut.key).limit(CARD_SHORTCUTS)))
-    return CardFacts(conversation, customer, channels, len(others), tags, assigned, shortcuts)
+    order = session.scalars(select(Order).where(Order.customer_id == customer.id)
+                            .order_by(Order.id.desc()).limit(1)).first()
+    return CardFacts(conversation, customer, channels, len(others), tags, assigned, shortcuts,
+                     order)
 
 
 def card_text(facts: CardFacts) -> str:
@@ -70,6 +77,10 @@ def card_text(facts: CardFacts) -> str:
         lines.append("🏷 " + " ".join(f"#{escape(t)}" for t in facts.tags))
     if facts.assigned:
         lines.append(f"👤 Assigned to {escape(facts.assigned)}")
+    if facts.order is not None:
+        order = facts.order
+        lines.append(f"{SIGNS[order.status]} Order #{order.id} · {LABELS[order.status]} · "
+                     f"{baht(order_totals(order).total)}")
     lines.append("")
     lines.append("<b>Shipping</b>")
     recipient = customer.recipient_name or customer_name(customer, conversation)
@@ -95,10 +106,19 @@ def card_buttons(facts: CardFacts) -> Buttons:
     return tuple(rows)
 
 
-def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str) -> None:
-    """Edit the card in every topic of this customer (after the change commits)."""
+def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str,
+                       orders: bool = True) -> None:
+    """Edit the card in every topic of this customer (after the change commits), and the
+    message of each order not yet shipped, which shows the same shipping details."""
     for conversation_id in session.scalars(select(Conversation.id).where(
             Conversation.customer_id == customer_id, Conversation.card_message_id.is_not(None))):
         enqueue(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
                 payload={"conversation_id": conversation_id},
                 idempotency_key=f"card:{conversation_id}:{key}", conversation_id=conversation_id)
+    if not orders:
+        return
+    for order_id in session.scalars(select(Order.id).where(
+            Order.customer_id == customer_id, Order.status.in_(UNSHIPPED))):
+        enqueue(session, shop_id=shop_id, destination="telegram", kind="order_message",
+                payload={"order_id": order_id}, idempotency_key=f"order:{order_id}:card:{key}",
+                lane=f"telegram:order:{order_id}")

@@ -32,6 +32,11 @@ def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
         if rows:
             existing = {p.code: p for p in session.scalars(select(Product).where(
                 Product.shop_id == item.shop_id, Product.code.in_([r.code for r in rows])))}
+            held = [f"{row.code}: {existing[row.code].reserved} are reserved by open orders, "
+                    f"so its stock cannot be {row.stock}" for row in rows
+                    if row.code in existing and row.stock < existing[row.code].reserved]
+            if held:
+                rows, text = [], _problems(held)
             for row in rows:
                 product = existing.get(row.code)
                 if product is None:
@@ -41,8 +46,9 @@ def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
                 else:
                     product.name, product.price_satang = row.name, row.price_satang
                     product.stock, product.weight_grams = row.stock, row.weight_grams
-            text = (f"✅ Imported {len(rows)} products: {len(rows) - len(existing)} new, "
-                    f"{len(existing)} updated. /products lists them.")
+            if rows:
+                text = (f"✅ Imported {len(rows)} products: {len(rows) - len(existing)} new, "
+                        f"{len(existing)} updated. /products lists them.")
         queue_note(session, item.shop_id, None, item.payload.get("thread_id"),
                    item.payload.get("reply_to"), text=text, key=f"import-report:{item.id}")
 

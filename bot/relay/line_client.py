@@ -12,6 +12,7 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    FlexMessage,
     ImageMessage,
     MessagingApi,
     MessagingApiBlob,
@@ -115,6 +116,14 @@ class LineClient:
 
 def text_message(text: str, quote_token: str | None = None) -> TextMessage:
     return TextMessage(text=text, quoteToken=quote_token)
+
+
+FLEX_ALT_LIMIT = 400
+
+
+def flex_message(alt_text: str, contents: dict[str, Any]) -> FlexMessage:
+    """A Flex message from its JSON form (a bubble), as LINE's Flex docs write it."""
+    return FlexMessage.from_dict({"type": "flex", "altText": alt_text, "contents": contents})
 
 
 def image_message(url: str) -> ImageMessage:

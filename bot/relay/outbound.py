@@ -31,18 +31,35 @@ def queue_reply(session: Session, shop_id: int, conversation: Conversation, admi
             data["comment_id"] = quoted.data["comment_id"]
     attachments = ([{"type": "image", "fetch": {"telegram_file_id": photo_file_id}}]
                    if photo_file_id else [])
+    return queue_to_customer(session, shop_id, conversation, admin_id=admin.id, text=text,
+                             attachments=attachments, data=data,
+                             key=key or f"reply:{admin_chat_id}:{admin_message_id}",
+                             admin_chat_id=admin_chat_id, admin_message_id=admin_message_id)
+
+
+def queue_to_customer(session: Session, shop_id: int, conversation: Conversation, *,
+                      admin_id: int | None, text: str | None, key: str,
+                      attachments: list[dict[str, Any]] | None = None,
+                      data: dict[str, Any] | None = None, admin_chat_id: int | None = None,
+                      admin_message_id: int | None = None) -> Message:
+    """Store an outbound message and queue its delivery on the customer's channel.
+
+    Without `admin_message_id` it is the shop's own message (an invoice, a
+    shipping notice): nothing in the admin group is marked when it arrives.
+    """
+    attachments = attachments or []
     message = Message(
         shop_id=shop_id, conversation_id=conversation.id, channel=conversation.channel,
-        direction="out", kind="image" if photo_file_id else "text", text=text or None,
-        attachments=attachments, admin_id=admin.id, status="pending", data=data,
+        direction="out", kind="image" if attachments else "text",
+        text=text or None, attachments=attachments, admin_id=admin_id, status="pending",
+        data=data or {},
     )
     session.add(message)
     session.flush()
     enqueue(session, shop_id=shop_id, destination=conversation.channel, kind="send_to_customer",
             payload={"message_id": message.id, "admin_chat_id": admin_chat_id,
                      "admin_message_id": admin_message_id},
-            idempotency_key=key or f"reply:{admin_chat_id}:{admin_message_id}",
-            conversation_id=conversation.id)
+            idempotency_key=key, conversation_id=conversation.id)
     return message
 
 

@@ -21,6 +21,7 @@ from bot.relay.autosave import autosave
 from bot.relay.dashboard import queue_dashboard
 from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
+from bot.relay.slips import queue_slip_check
 from bot.runtime import Runtime
 from db.engine import insert_if_absent, insert_ignoring_conflicts
 from db.models import (
@@ -152,6 +153,9 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     )
     if event.kind in MESSAGE_KINDS:
         queue_dashboard(session, shop_id)
+    if event.kind == "image":
+        queue_slip_check(session, shop_id, conversation, message_id,
+                         key=f"{event.channel}:{event.event_id}")
     if event.kind == "text" and event.text:
         autosave(session, shop_id, conversation, event.text,
                  key=f"{event.channel}:{event.event_id}")

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.relay import broadcast, catalogue_jobs, outbox
+from bot.relay import broadcast, catalogue_jobs, order_reports, order_view, outbox, slips
 from bot.relay.context import WorkerContext
 from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
@@ -58,6 +58,10 @@ HANDLERS: dict[str, Handler] = {
     "broadcast_progress": Handler(broadcast.report),
     "catalogue_import": Handler(catalogue_jobs.import_catalogue),
     "catalogue_export": Handler(catalogue_jobs.export_catalogue),
+    "order_message": Handler(order_view.order_message),
+    "order_summary": Handler(order_reports.order_summary),
+    "orders_export": Handler(order_reports.orders_export),
+    "read_slip": Handler(slips.read_slip),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

@@ -20,9 +20,11 @@ from bot.relay.channels import (
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.line_client import (
+    FLEX_ALT_LIMIT,
     MAX_MESSAGES_PER_CALL,
     InvalidReplyToken,
     Sent,
+    flex_message,
     image_message,
     text_message,
 )
@@ -97,6 +99,9 @@ class LineAdapter(DirectChannel):
         return ctx.line.push(conversation.recipient_id, batch, retry_key)
 
     def _objects(self, ctx: WorkerContext, message: Message) -> list[Any]:
+        flex = (message.data or {}).get("flex")
+        if flex is not None:
+            return [self._flex(ctx, message, flex)]
         objects: list[Any] = []
         for index, attachment in enumerate(message.attachments or []):
             if attachment.get("type") != "image":
@@ -116,6 +121,19 @@ class LineAdapter(DirectChannel):
         if not objects:
             raise SendError("there was nothing to send", retryable=False)
         return objects
+
+    def _flex(self, ctx: WorkerContext, message: Message, bubble: dict[str, Any]) -> Any:
+        """A Flex bubble (an invoice) with its picture, when LINE can fetch one."""
+        bubble = dict(bubble)
+        for index, attachment in enumerate(message.attachments or []):
+            url = public_media_url(ctx.runtime.settings,
+                                   admin_photo(ctx, message, index, attachment))
+            if url is not None:
+                bubble["hero"] = {"type": "image", "url": url, "size": "full",
+                                  "aspectRatio": "1:1", "aspectMode": "fit"}
+                break
+        alt = (message.text or "").split("\n", 1)[0] or "🧾"
+        return flex_message(alt[:FLEX_ALT_LIMIT], bubble)
 
 
 def _take_reply_token(ctx: WorkerContext, conversation: Conversation) -> str | None:

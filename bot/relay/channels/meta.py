@@ -89,7 +89,12 @@ class MessengerAdapter(DirectChannel):
         for index, attachment in enumerate(message.attachments or []):
             if attachment.get("type") != "image":
                 raise SendError("only text and pictures can be sent from here", retryable=False)
-            parts.append(("image", admin_photo(ctx, message, index, attachment)))
+            media = admin_photo(ctx, message, index, attachment)
+            if (self.instagram and attachment.get("optional")
+                    and public_media_url(ctx.runtime.settings, media) is None):
+                # An invoice's QR code: the text says how to pay without it.
+                continue
+            parts.append(("image", media))
         # Instagram counts UTF-8 bytes: a Thai message reaches 1,000 near 330 characters.
         limit, measure = ((INSTAGRAM_TEXT_LIMIT, utf8_bytes) if self.instagram
                           else (MESSENGER_TEXT_LIMIT, len))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from telegram import InputFile
+
 from bot.relay.channels import (
     DirectChannel,
+    admin_photo,
     keep_message_media,
     record_progress,
     snapshot_name_hint,
@@ -40,7 +45,8 @@ class TelegramCustomerAdapter(DirectChannel):
         if len(photos) != len(message.attachments or []):
             raise SendError("only text and pictures can be sent from here", retryable=False)
         text = message.text or ""
-        steps: list[tuple[str, str]] = [("photo", p["fetch"]["telegram_file_id"]) for p in photos]
+        steps: list[tuple[str, Any]] = [("photo", _photo(ctx, message, index, p))
+                                        for index, p in enumerate(photos)]
         if photos and len(text) <= TELEGRAM_CAPTION_LIMIT:
             steps[-1] = ("photo+caption", steps[-1][1])
         else:
@@ -50,10 +56,18 @@ class TelegramCustomerAdapter(DirectChannel):
             if kind == "text":
                 result = telegram.run(telegram.bot.send_message(chat_id, value))
             else:
-                # The same bot received the admin's photo: its file id can be sent again.
                 result = telegram.run(telegram.bot.send_photo(
                     chat_id, value, caption=text if kind == "photo+caption" else None))
             sent.append(str(result.message_id))
             record_progress(ctx, message, index + 1, sent)
         return sent
 
+
+
+def _photo(ctx: WorkerContext, message: Message, index: int, attachment: dict[str, Any]) -> Any:
+    """The admin's Telegram photo by its file id, or a picture the shop made (a QR code)."""
+    if attachment.get("fetch"):
+        # The same bot received the admin's photo: its file id can be sent again.
+        return attachment["fetch"]["telegram_file_id"]
+    media = admin_photo(ctx, message, index, attachment)
+    return InputFile(media.data, filename=media.filename)

@@ -1,0 +1,131 @@
+"""What an order sends the customer: the invoice, and the paid, shipped and
+canceled notices, on the channel where the customer can be reached.
+
+Queued in the admin's transaction and delivered by the worker like any
+answer (`send_to_customer`), so a failure comes back to the topic with why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.orders import promptpay
+from bot.orders.orders import order_totals
+from bot.orders.text import (
+    PayWith,
+    ShipTo,
+    invoice_flex,
+    invoice_text,
+    open_a_chat_text,
+)
+from bot.relay.errors import SendError
+from bot.relay.media import keep
+from bot.relay.outbound import queue_to_customer
+from bot.relay.policy import private_reply_allowed
+from bot.relay.render import CHANNEL_NAMES, customer_name
+from db.models import Conversation, Customer, Message, Order, utcnow
+
+COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    conversation: Conversation
+    private: bool  # a comment's private reply (text only)
+
+
+def ship_to(session: Session, order: Order) -> ShipTo:
+    customer = session.get_one(Customer, order.customer_id)
+    conversation = session.get_one(Conversation, order.conversation_id)
+    return ShipTo(customer.recipient_name or customer_name(customer, conversation),
+                  customer.phone, customer.address)
+
+
+def pay_with(settings: Settings) -> PayWith:
+    return PayWith(settings.shop_promptpay_id, settings.shop_bank_account)
+
+
+def reach(session: Session, order: Order, here: Conversation | None) -> Reach | None:
+    """Where the customer can be written to: this topic's chat, else their most recent
+    direct chat, else a private reply to their latest comment if Meta still allows it."""
+    if here is not None and here.channel not in COMMENT_CHANNELS \
+            and here.customer_id == order.customer_id:
+        return Reach(here, False)
+    direct = session.scalars(
+        select(Conversation).where(Conversation.customer_id == order.customer_id,
+                                   Conversation.channel.not_in(COMMENT_CHANNELS))
+        .order_by(func.coalesce(Conversation.customer_last_at,
+                                Conversation.last_activity_at).desc())).first()
+    if direct is not None:
+        return Reach(direct, False)
+    comment_topic = here if here is not None and here.customer_id == order.customer_id \
+        else session.scalars(select(Conversation).where(
+            Conversation.customer_id == order.customer_id)
+            .order_by(Conversation.last_activity_at.desc())).first()
+    if comment_topic is None:
+        return None
+    latest = session.scalars(
+        select(Message).where(Message.conversation_id == comment_topic.id,
+                              Message.direction == "in")
+        .order_by(Message.id.desc()).limit(1)).first()
+    if latest is None:
+        return None
+    try:
+        private_reply_allowed(utcnow(), latest.platform_ts or latest.created_at,
+                              bool((latest.data or {}).get("private_replied")))
+    except SendError:
+        return Reach(comment_topic, False)
+    return Reach(comment_topic, True)
+
+
+def queue_invoice(session: Session, settings: Settings, order: Order,
+                  here: Conversation | None, admin_id: int | None, key: str) -> str:
+    """Queue the invoice; one line for the admin saying where it goes."""
+    if not settings.shop_promptpay_id and not settings.shop_bank_account:
+        raise ValueError("Set SHOP_PROMPTPAY_ID (or SHOP_BANK_ACCOUNT) so the invoice can say "
+                         "how to pay, then send it again.")
+    target = reach(session, order, here)
+    if target is None:
+        raise ValueError("This customer cannot be written to from here yet.")
+    sums, details, pay = order_totals(order), ship_to(session, order), pay_with(settings)
+    text = invoice_text(order, sums, pay, details)
+    conversation = target.conversation
+    if conversation.channel in COMMENT_CHANNELS and not target.private:
+        queue_to_customer(session, order.shop_id, conversation, admin_id=admin_id,
+                          text=open_a_chat_text(), key=f"invoice:{key}")
+        return ("The private reply to this comment is used up or too old, so a public "
+                "comment asks the customer to open a chat; send the invoice there.")
+    attachments = []
+    data: dict[str, object] = {"order_id": order.id}
+    if target.private:
+        data["private"] = True
+    elif settings.shop_promptpay_id and sums.total > 0:
+        qr = promptpay.qr_png(promptpay.payload(settings.shop_promptpay_id, sums.total))
+        media = keep(session, order.shop_id, qr, "image/png", stem=f"promptpay-{order.id}")
+        attachments.append({"type": "image", "media_id": media.id, "optional": True})
+    if conversation.channel == "line":
+        data["flex"] = invoice_flex(order, sums, pay, details, None)
+    queue_to_customer(session, order.shop_id, conversation, admin_id=admin_id, text=text,
+                      attachments=attachments, data=data, key=f"invoice:{key}")
+    where = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+    how = " as a private reply" if target.private else ""
+    asked = f"; it asks for the {' and '.join(details.missing)}" if details.missing else ""
+    return f"🧾 Invoice for #{order.id} sent{how} on {where} (#{conversation.id}){asked}."
+
+
+def queue_notice(session: Session, order: Order, text: str, here: Conversation | None,
+                 admin_id: int | None, key: str) -> str:
+    """A status notice for the customer; never as a public comment."""
+    target = reach(session, order, here)
+    if target is None or (target.conversation.channel in COMMENT_CHANNELS
+                          and not target.private):
+        return " The customer can only be reached by a public comment, so they were not told."
+    queue_to_customer(session, order.shop_id, target.conversation, admin_id=admin_id, text=text,
+                      data={"order_id": order.id, **({"private": True} if target.private
+                                                     else {})},
+                      key=f"notice:{key}")
+    return " The customer was told."
