@@ -52,3 +52,24 @@ def test_a_burst_of_messages_edits_the_dashboard_a_few_times_not_once_each(
     edits = [c for c in fake_telegram.calls if c.method == "editMessageText"
              and c.params.get("message_id") in (board.message_id, str(board.message_id))]
     assert 1 <= len(edits) < 10
+
+
+def test_an_update_with_nothing_new_keeps_the_same_dashboard(
+    client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    """Two updates in the same second with the same counts: Telegram answers "message is
+    not modified", which is not a missing dashboard."""
+    topics = _customers(client, fake_line, fake_telegram, runtime, 2)
+    board = fake_telegram.wait_for(lambda: [m for m in _dashboard(fake_telegram)
+                                            if "📥 Inbox 2" in (m.text or "")])[0]
+    fake_telegram.fail_next("editMessageText", status=400, retry_after=None,
+                            description="Bad Request: message is not modified: specified new "
+                                        "message content and reply markup are exactly the same")
+    with runtime.transaction() as session:
+        dashboard.queue_dashboard(session, runtime.shop_id)
+    fake_telegram.wait_for(lambda: any(c.method == "editMessageText" and c.status == 400
+                                       for c in fake_telegram.calls))
+    _answer_to(fake_telegram, _say(client, "/archive", topics[1]))
+    fake_telegram.wait_for(lambda: "🗄 Archived 1" in (board.text or ""))
+    assert len(_dashboard(fake_telegram)) == 1

@@ -67,6 +67,8 @@ def update_dashboard(ctx: WorkerContext, item: Claimed) -> None:
         except SendError as exc:
             if exc.retryable:
                 raise
+            if "not modified" in str(exc).lower():
+                return  # two updates in the same second with the same counts
             log.info("dashboard message %s not edited (%s): posting a new one", message_id, exc)
     sent = ctx.telegram.send(bot.send_message(ctx.admin_chat_id, text,
                                               parse_mode=ParseMode.HTML))
