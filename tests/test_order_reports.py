@@ -20,16 +20,16 @@ from bot.runtime import Runtime
 from db.models import Conversation, Order, OrderLine, utcnow
 from tests.helpers import (
     ADMIN_CHAT_ID,
+    SOMCHAI,
     fb_comment,
     line_body,
     line_media,
-    line_text,
     post_line,
     post_meta,
 )
 from tests.slips import slip_png
 from tests.test_inbox import _answer_to, _labels, _press, _say
-from tests.test_orders import add_products, say
+from tests.test_orders import add_products, line_topic, say
 
 
 def _texts(fake: FakeTelegram, thread: int | None) -> list[str]:
@@ -69,18 +69,15 @@ def test_the_same_slip_for_a_second_order_is_flagged(
     add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
     slip = slip_png("004", "016329143512BPM04567")
     for n, user in enumerate(("U" + "1" * 32, "U" + "2" * 32), start=1):
-        fake_line.add_profile(user, f"ลูกค้า {n}")
-        assert post_line(client, line_body(line_text("สั่งค่ะ", user=user,
-                                                     message_id=f"10{n}"))).status_code == 200
-        topic = fake_telegram.wait_for(lambda n=n: fake_telegram.topic_named(f"🟢 ลูกค้า {n} #{n}"))
-        fake_telegram.wait_for(lambda t=topic: "สั่งค่ะ" in _texts(fake_telegram, t.thread_id))
-        say(client, fake_telegram, "/add A01", topic.thread_id)
-        say(client, fake_telegram, "/invoice", topic.thread_id)
+        thread = line_topic(client, fake_line, fake_telegram, "สั่งค่ะ", user=user,
+                            name=f"ลูกค้า {n}", number=n, message_id=f"10{n}")
+        say(client, fake_telegram, "/add A01", thread)
+        say(client, fake_telegram, "/invoice", thread)
         fake_line.add_content(f"20{n}", slip, "image/png")
         assert post_line(client, line_body(line_media("image", f"20{n}", user=user))
                          ).status_code == 200
-        note = fake_telegram.wait_for(lambda t=topic: [
-            m for m in _texts(fake_telegram, t.thread_id) if m.startswith("💳")])[0]
+        note = fake_telegram.wait_for(lambda t=thread: [
+            m for m in _texts(fake_telegram, t) if m.startswith("💳")])[0]
         assert "016329143512BPM04567" in note and "KBank" in note
         assert ("already sent for order #1" in note) == (n == 2)
 
@@ -105,19 +102,16 @@ def test_products_show_what_is_left_and_reserved_stock_is_protected(
     worker: Worker,
 ) -> None:
     add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
-    fake_line.add_profile("U" + "4" * 32, "ลูกค้า")
-    assert post_line(client, line_body(line_text("สั่ง 3", user="U" + "4" * 32))).status_code == 200
-    topic = fake_telegram.wait_for(lambda: fake_telegram.topic_named("🟢 ลูกค้า #1"))
-    fake_telegram.wait_for(lambda: "สั่ง 3" in _texts(fake_telegram, topic.thread_id))
-    say(client, fake_telegram, "/add A01 3", topic.thread_id)
-    assert "2 left (3 on orders)" in say(client, fake_telegram, "/products", topic.thread_id)
+    thread = line_topic(client, fake_line, fake_telegram, "สั่ง 3")
+    say(client, fake_telegram, "/add A01 3", thread)
+    assert "2 left (3 on orders)" in say(client, fake_telegram, "/products", thread)
     assert "cannot go below 3" in say(client, fake_telegram, "/product set A01 stock 2",
-                                      topic.thread_id)
+                                      thread)
     assert "is on open orders" in say(client, fake_telegram, "/product del A01",
-                                      topic.thread_id)
+                                      thread)
     # A refused change leaves nothing behind: the order is as it was.
-    assert "from 1 to 999" in say(client, fake_telegram, "/qty A01 5000", topic.thread_id)
-    assert "Only 2 of A01 left" in say(client, fake_telegram, "/add A01 3", topic.thread_id)
+    assert "from 1 to 999" in say(client, fake_telegram, "/qty A01 5000", thread)
+    assert "Only 2 of A01 left" in say(client, fake_telegram, "/add A01 3", thread)
     with runtime.sessions() as session:
         assert [line.qty for line in session.scalars(select(OrderLine))] == [3]
 
@@ -142,9 +136,7 @@ def test_the_morning_summary_counts_yesterday_and_links_unpaid_orders(
     client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
     worker: Worker,
 ) -> None:
-    fake_line.add_profile("U" + "5" * 32, "คุณเอ")
-    assert post_line(client, line_body(line_text("สวัสดี", user="U" + "5" * 32))).status_code == 200
-    fake_telegram.wait_for(lambda: fake_telegram.topic_named("🟢 คุณเอ #1"))
+    line_topic(client, fake_line, fake_telegram, "สวัสดี")
     # 01:00 UTC on 25 Nov is 08:00 in Bangkok: "yesterday" is 24 Nov, Bangkok time.
     now = datetime(2026, 11, 25, 1, 0)
     _order(runtime, "paid", paid_at=datetime(2026, 11, 24, 3, 0), price=50000)
@@ -166,13 +158,11 @@ def test_orders_are_listed_and_exported_as_csv(
     client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
     worker: Worker,
 ) -> None:
-    fake_line.add_profile("U" + "6" * 32, "คุณบี")
-    assert post_line(client, line_body(line_text("สวัสดี", user="U" + "6" * 32))).status_code == 200
-    fake_telegram.wait_for(lambda: fake_telegram.topic_named("🟢 คุณบี #1"))
+    line_topic(client, fake_line, fake_telegram, "สวัสดี")
     first = _order(runtime, "paid")
     _order(runtime, "canceled")
     listed = say(client, fake_telegram, "/orders", None)
-    assert f"🛒 #{first}" in listed and "คุณบี" in listed and "✖️" not in listed
+    assert f"🛒 #{first}" in listed and "สมชาย ใจดี" in listed and "✖️" not in listed
     assert "✖️ #2" in say(client, fake_telegram, "/orders canceled", None)
     assert "not an order status" in say(client, fake_telegram, "/orders lost", None)
     assert "Dates are written" in say(client, fake_telegram, "/export orders 1/11 30/11", None)
@@ -190,22 +180,19 @@ def test_an_unknown_tracking_number_asks_for_the_carrier_with_buttons(
     client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
     worker: Worker,
 ) -> None:
-    fake_line.add_profile("U" + "7" * 32, "คุณซี")
-    assert post_line(client, line_body(line_text("สวัสดี", user="U" + "7" * 32))).status_code == 200
-    topic = fake_telegram.wait_for(lambda: fake_telegram.topic_named("🟢 คุณซี #1"))
-    fake_telegram.wait_for(lambda: "สวัสดี" in _texts(fake_telegram, topic.thread_id))
-    assert "no order in progress" in say(client, fake_telegram, "/track X1", topic.thread_id)
+    thread = line_topic(client, fake_line, fake_telegram, "สวัสดี")
+    assert "no order in progress" in say(client, fake_telegram, "/track X1", thread)
     _order(runtime, "packed")
     assert "I do not know the carrier" in say(client, fake_telegram, "/track 12345 pigeon",
-                                               topic.thread_id)
-    asked = _answer_to(fake_telegram, _say(client, "/track 99-1234-5678", topic.thread_id))
+                                               thread)
+    asked = _answer_to(fake_telegram, _say(client, "/track 99-1234-5678", thread))
     assert "Which carrier is 9912345678?" in (asked.text or "")
     assert _labels(asked) == ["Thailand Post", "Kerry Express (KEX)", "Flash Express",
                               "J&T Express"]
     _press(client, asked, "Flash Express")
     fake_telegram.wait_for(lambda: "Order #1 is shipped" in (asked.text or ""))
     fake_line.wait_for(lambda: any("flashexpress" in t and "9912345678" in t
-                                   for t in fake_line.texts_to("U" + "7" * 32)))
+                                   for t in fake_line.texts_to(SOMCHAI)))
     with runtime.sessions() as session:
         order = session.scalars(select(Order)).one()
         assert (order.status, order.carrier, order.tracking_number) == (

@@ -60,10 +60,14 @@ def say(client: FlaskClient, fake: FakeTelegram, text: str, thread: int) -> str:
     return _answer_to(fake, _say(client, text, thread)).text or ""
 
 
-def line_topic(client: FlaskClient, fake_line: FakeLine, fake: FakeTelegram, text: str) -> int:
-    fake_line.add_profile(SOMCHAI, "สมชาย ใจดี")
-    assert post_line(client, line_body(line_text(text))).status_code == 200
-    topic = fake.wait_for(lambda: fake.topic_named("🟢 สมชาย ใจดี #1"))
+def line_topic(client: FlaskClient, fake_line: FakeLine, fake: FakeTelegram, text: str, *,
+               user: str = SOMCHAI, name: str = "สมชาย ใจดี", number: int = 1,
+               message_id: str | None = None) -> int:
+    """A LINE customer writes `text`: their topic, once the message is in it."""
+    fake_line.add_profile(user, name)
+    event = line_text(text, user=user, **({"message_id": message_id} if message_id else {}))
+    assert post_line(client, line_body(event)).status_code == 200
+    topic = fake.wait_for(lambda: fake.topic_named(f"🟢 {name} #{number}"))
     fake.wait_for(lambda: any(text == m.text for m in fake.messages_in(ADMIN_CHAT_ID,
                                                                        topic.thread_id)))
     return topic.thread_id

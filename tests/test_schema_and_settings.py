@@ -88,3 +88,18 @@ def test_check_config_prints_channels_and_never_a_secret(tmp_path: Path) -> None
                           env=partial, capture_output=True, text=True, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "LINE_CHANNEL_ACCESS_TOKEN" in done.stderr
+
+
+@pytest.mark.parametrize(("name", "value", "named"), [
+    ("SHOP_PROMPTPAY_ID", "12345", "SHOP_PROMPTPAY_ID"),
+    ("SUMMARY_TIME", "8 am", "SUMMARY_TIME"),
+])
+def test_a_wrong_payment_or_summary_setting_stops_start_up(
+    name: str, value: str, named: str, tmp_path: Path,
+) -> None:
+    with pytest.raises(ConfigError, match=named) as raised:
+        load_settings({**FULL, name: value}, env_file=tmp_path / ".env")
+    assert "\n" not in str(raised.value)
+    settings = load_settings({**FULL, "SHOP_PROMPTPAY_ID": "081-234-5678"},
+                             env_file=tmp_path / ".env")
+    assert settings.shop_promptpay_id == "081-234-5678"

@@ -84,7 +84,7 @@ def assign(inv: Invocation, cmd: Command) -> Reply:
         conversation.assigned_admin_id = admin.id
         text = f"👤 {escape(admin.display_name)} is responsible for this conversation."
     queue_card_refresh(inv.session, inv.shop_id, conversation.customer_id,
-                       key=f"assign:{inv.extras['reply']['admin_message_id']}")
+                       key=f"assign:{inv.key}")
     return Reply(text)
 
 

@@ -125,4 +125,4 @@ def _move(inv: Invocation, source: int, target: int, moved: dict[str, list[objec
 
 def _refresh(inv: Invocation, customer_id: int, why: str) -> None:
     queue_card_refresh(inv.session, inv.shop_id, customer_id,
-                       key=f"{why}:{inv.extras['reply']['admin_message_id']}")
+                       key=f"{why}:{inv.key}")

@@ -157,7 +157,7 @@ def move_command(inv: Invocation, cmd: Command) -> Reply:
     ids = [rows[a] for a in dict.fromkeys(cmd.args[1:])]
     status = cmd.args[0].lower()
     moved = move(inv.session, inv.shop_id, ids, status,
-                 key=f"move:{inv.extras['reply']['admin_message_id']}")
+                 key=f"move:{inv.key}")
     return Reply(f"{moved} conversation{'s' if moved != 1 else ''} moved to "
                  f"{STATUSES[status]}.")
 
@@ -205,12 +205,12 @@ def _change(inv: Invocation, conversation: Conversation, status: str, key: str) 
 @command("archive", in_topic=True, help="mark this conversation finished and close its topic")
 def archive(inv: Invocation, cmd: Command) -> Reply:
     return _change(inv, inv.here, "archived",
-                   f"archive:{inv.extras['reply']['admin_message_id']}")
+                   f"archive:{inv.key}")
 
 
 @command("unarchive", in_topic=True, help="bring this conversation back to the inbox")
 def unarchive(inv: Invocation, cmd: Command) -> Reply:
-    return _change(inv, inv.here, "inbox", f"unarchive:{inv.extras['reply']['admin_message_id']}")
+    return _change(inv, inv.here, "inbox", f"unarchive:{inv.key}")
 
 
 @command("read", in_topic=True, help="mark this conversation read")

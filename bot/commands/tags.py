@@ -52,7 +52,7 @@ def tag(inv: Invocation, cmd: Command) -> Reply:
 
 def _refresh(inv: Invocation, conversation: Conversation) -> None:
     queue_card_refresh(inv.session, inv.shop_id, conversation.customer_id,
-                       key=f"tags:{inv.extras['reply']['admin_message_id']}")
+                       key=f"tags:{inv.key}")
 
 
 @command("untag", usage="TAG [TAG …]", in_topic=True, help="remove a tag from this customer")
