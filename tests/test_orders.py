@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.fakes.graph import FakeGraph
 from bot.fakes.line import FakeLine
@@ -185,3 +185,28 @@ def test_an_order_on_messenger_gets_the_invoice_as_text_and_qr_and_a_cancel_noti
     with runtime.sessions() as session:
         assert session.scalars(select(Order.status)).one() == "canceled"
     assert "no open order" in say(client, fake_telegram, "/remove A01", thread)
+
+
+def test_one_order_shows_in_every_topic_of_the_customer(
+    client: FlaskClient, fake_line: FakeLine, fake_graph: FakeGraph,
+    fake_telegram: FakeTelegram, runtime: Runtime, worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 3))
+    line_thread = line_topic(client, fake_line, fake_telegram, "สนใจค่ะ")
+    fake_graph.add_messenger_user(SOMSRI, "Somsri", "Jaidee")
+    fake_graph.customer_wrote(SOMSRI)
+    assert post_meta(client, meta_message("ขอดูสีอื่นค่ะ")).status_code == 200
+    messenger = fake_telegram.wait_for(lambda: fake_telegram.topic_named("💬 Somsri Jaidee #2"))
+    fake_telegram.wait_for(lambda: any("ขอดูสีอื่นค่ะ" == m.text for m in
+                                       fake_telegram.messages_in(ADMIN_CHAT_ID,
+                                                                 messenger.thread_id)))
+    say(client, fake_telegram, "/link #2", line_thread)
+    say(client, fake_telegram, "/add A01", line_thread)
+    for thread in (line_thread, messenger.thread_id):
+        order_message(fake_telegram, thread, containing="A01 เสื้อยืดสีชมพู × 1")
+    # A change from the other topic edits both: still one open order.
+    say(client, fake_telegram, "/qty A01 2", messenger.thread_id)
+    for thread in (line_thread, messenger.thread_id):
+        order_message(fake_telegram, thread, containing="× 2")
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
