@@ -197,7 +197,7 @@ def test_one_order_shows_in_every_topic_of_the_customer(
     fake_graph.customer_wrote(SOMSRI)
     assert post_meta(client, meta_message("ขอดูสีอื่นค่ะ")).status_code == 200
     messenger = fake_telegram.wait_for(lambda: fake_telegram.topic_named("💬 Somsri Jaidee #2"))
-    fake_telegram.wait_for(lambda: any("ขอดูสีอื่นค่ะ" == m.text for m in
+    fake_telegram.wait_for(lambda: any(m.text == "ขอดูสีอื่นค่ะ" for m in
                                        fake_telegram.messages_in(ADMIN_CHAT_ID,
                                                                  messenger.thread_id)))
     say(client, fake_telegram, "/link #2", line_thread)
