@@ -523,3 +523,120 @@ class PaymentSlip(Base):
     admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AutoSettings(Base):
+    """How the shop's automated invoices from comments (CF) behave: one row per shop."""
+
+    __tablename__ = "auto_settings"
+    __table_args__ = (UniqueConstraint("shop_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    posts_on: Mapped[bool] = mapped_column(Boolean, default=False)  # photos, posts, chats
+    live_on: Mapped[bool] = mapped_column(Boolean, default=False)  # videos and lives
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    mode: Mapped[str] = mapped_column(String(10), default="keyword")  # or "code"
+    # "replace": the same code again sets the new quantity; "add" adds it.
+    repeat: Mapped[str] = mapped_column(String(10), default="replace")
+    max_qty: Mapped[int] = mapped_column(Integer, default=10)
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    public_reply: Mapped[str | None] = mapped_column(Text)
+    sold_out_reply: Mapped[str | None] = mapped_column(Text)
+    # The "Automated invoice" topic and its digest message, edited in place.
+    digest_topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    digest_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class PostLink(Base):
+    """A photo or video post tied to its products: a bare "CF" on it means them."""
+
+    __tablename__ = "post_links"
+    __table_args__ = (UniqueConstraint("shop_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    post_id: Mapped[str] = mapped_column(String(128))
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LiveSession(Base):
+    """From /live start to the end of the grace period after /live stop."""
+
+    __tablename__ = "live_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    post_id: Mapped[str | None] = mapped_column(String(128))
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    started_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
+    capture_until: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CfComment(Base):
+    """A comment read as an order (or a cancellation, or left to the admins).
+
+    Unique per comment: a redelivered or repeated webhook never adds twice.
+    Comments wait a moment as "pending" and are applied in the order they were
+    written (the platform's created time), so the earliest commenter gets the
+    last unit even when webhooks arrive out of order.
+    """
+
+    __tablename__ = "cf_comments"
+    __table_args__ = (UniqueConstraint("shop_id", "channel", "comment_id"),
+                      Index("ix_cf_comments_shop_id_status_written_at", "shop_id", "status",
+                            "written_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    comment_id: Mapped[str] = mapped_column(String(128))
+    post_id: Mapped[str | None] = mapped_column(String(128))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    session_key: Mapped[str] = mapped_column(String(64))  # "live:3" or "post:{post_id}"
+    text: Mapped[str] = mapped_column(Text)
+    written_at: Mapped[datetime] = mapped_column(DateTime)  # the platform's created time
+    # pending, applied, ambiguous, rejected, removed
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    parsed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    outcome: Mapped[str | None] = mapped_column(Text)  # what was done, in the digest's words
+    # Edited or removed after it was captured: shown to the admins, never re-applied.
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Waitlist(Base):
+    """A customer who wanted a sold-out product, in the order they asked."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (Index("ix_waitlist_product_id_status_written_at", "product_id", "status",
+                            "written_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    cf_comment_id: Mapped[int] = mapped_column(ForeignKey("cf_comments.id"))
+    qty: Mapped[int] = mapped_column(Integer)
+    written_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(10), default="waiting")  # filled, dropped
+
+
+class CfReply(Base):
+    """What a customer was told about their comments, once per session (private) or
+    per post and day (public): never the same twice."""
+
+    __tablename__ = "cf_replies"
+    __table_args__ = (UniqueConstraint("shop_id", "customer_id", "kind", "session_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # private, public
+    session_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -36,6 +36,7 @@ importlib.import_module("bot.commands.products")
 importlib.import_module("bot.commands.orders")
 importlib.import_module("bot.commands.order_status")
 importlib.import_module("bot.commands.order_lists")
+importlib.import_module("bot.commands.auto")
 
 log = logging.getLogger("bot.commands")
 

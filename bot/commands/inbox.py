@@ -82,7 +82,8 @@ def _menu_command(menu: Menu) -> None:
 
 
 for _menu in MENUS.values():
-    _menu_command(_menu)
+    if _menu.name != "invoices":  # /invoices lists the automatic orders (bot.commands.auto)
+        _menu_command(_menu)
 
 
 @command("tagged", usage="TAG [menu]", help="list the conversations of customers with a tag")

@@ -22,9 +22,11 @@ from bot.commands import (
 )
 from bot.commands.orders import current, order_by_id
 from bot.orders import carriers
+from bot.orders.auto import fill_from_waitlist
 from bot.orders.orders import OrderError, latest_active, move, order_totals
 from bot.orders.status import LABELS, TRANSITIONS
 from bot.orders.text import canceled_notice, paid_notice, shipped_notice
+from bot.relay.cf_capture import tell_served
 from bot.relay.order_send import queue_invoice, queue_notice
 from bot.relay.order_view import queue_order_message
 from db.models import Order, PaymentSlip, utcnow
@@ -48,10 +50,14 @@ def _target(inv: Invocation, status: str) -> Order:
 
 def advance(inv: Invocation, order: Order, status: str, note: str | None = None) -> str:
     """Move the order, tell the customer if it matters to them; the admin's line."""
+    freed = [line.product_id for line in order.lines] if status == "canceled" else []
     try:
         move(inv.session, order, status, inv.admin.id, note)
     except OrderError as exc:
         raise CommandError(str(exc)) from None
+    if freed:
+        tell_served(inv.session, fill_from_waitlist(inv.session, inv.shop_id, freed),
+                    key=inv.key)
     queue_order_message(inv.session, order)
     line = f"{_sign(status)} Order #{order.id} is {LABELS[status]}."
     key = f"{order.id}:{status}:{inv.key}"

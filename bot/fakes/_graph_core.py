@@ -163,6 +163,27 @@ class GraphCore:
         return delivery
 
     # ----------------------------------------------------------------- public replies
+    def _comments_page(self, object_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /{post-or-video}/comments``: the comments registered with that `post_id`
+        (the id as given, or its part after the Page id), oldest first, in pages with
+        cursors, as Graph pages them (``limit``, ``after``)."""
+        wanted = {object_id, object_id.rsplit("_", maxsplit=1)[-1]}
+        found = sorted((c for c in self._comments.values()
+                        if c.post_id and {c.post_id, c.post_id.split("_")[-1]} & wanted
+                        and not c.removed),
+                       key=lambda c: (c.created_time, c.comment_id))
+        limit = max(1, min(int(params.get("limit") or 25), 100))
+        start = int(params["after"]) if str(params.get("after") or "").isdigit() else 0
+        page = found[start:start + limit]
+        body: dict[str, Any] = {"data": [
+            {"id": c.comment_id, "message": c.message, "created_time": graph_time(c.created_time),
+             "from": {"id": c.from_id, "name": c.from_name}} for c in page]}
+        if page:
+            body["paging"] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+            if start + len(page) < len(found):
+                body["paging"]["next"] = f"https://graph.invalid/{object_id}/comments"
+        return body
+
     def _public_reply(self, comment_id: str, edge: str, params: dict[str, Any]) -> dict[str, Any]:
         """``POST /{comment}/comments`` on Facebook, ``POST /{comment}/replies`` on Instagram.
 

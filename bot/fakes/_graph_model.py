@@ -212,6 +212,7 @@ class Comment:
     messaging_id: str
     private_replied: bool = False
     removed: bool = False
+    from_name: str = ""
 
 
 MESSENGER_USER_FIELDS = frozenset(

@@ -149,6 +149,7 @@ class FakeGraph(GraphCore):
         post_id: str | None = None,
         message: str = "",
         messaging_id: str | None = None,
+        name: str = "",
     ) -> None:
         """Register a comment (as its webhook announced it) for replies and private replies.
 
@@ -159,7 +160,7 @@ class FakeGraph(GraphCore):
         if platform not in ("facebook", "instagram"):
             raise ValueError(f"platform must be 'facebook' or 'instagram', not {platform!r}")
         comment = Comment(str(comment_id), str(from_id), float(created_time), platform,
-                          post_id, message, str(messaging_id or from_id))
+                          post_id, message, str(messaging_id or from_id), from_name=name)
         with self._lock:
             self._comments[comment.comment_id] = comment
 
@@ -322,6 +323,8 @@ class FakeGraph(GraphCore):
         rest = parts[1:]
         if method == "GET" and len(rest) == 1:
             return self._read(rest[0], params)
+        if method == "GET" and len(rest) == 2 and rest[1] == "comments":
+            return self._comments_page(rest[0], params)
         if method == "POST" and len(rest) == 2 and rest[1] == "messages":
             if rest[0] not in ("me", self.page_id, self.instagram_account_id):
                 raise model.no_object(method, rest[0])

@@ -208,7 +208,7 @@ def _echo(channel: str, account: str, customer: str, when: Any, mid: str,
 
 # ---------------------------------------------------------------- comments
 
-def _feed(account: str, entry: dict[str, Any], value: dict[str, Any],
+def feed_change(account: str, entry: dict[str, Any], value: dict[str, Any],
           field_name: str) -> InboundEvent | None:
     item, verb = value.get("item"), value.get("verb")
     if item != "comment":
@@ -281,7 +281,7 @@ def _instagram_comment(account: str, entry: dict[str, Any], value: dict[str, Any
 
 CHANGE_PARSERS: dict[tuple[str, str], Callable[
     [str, dict[str, Any], dict[str, Any], str], InboundEvent | None]] = {
-    ("page", "feed"): _feed,
+    ("page", "feed"): feed_change,
     ("instagram", "comments"): _instagram_comment,
     ("instagram", "live_comments"): _instagram_comment,
 }

@@ -42,6 +42,10 @@ class GraphClient:
     def get(self, path: str, fields: str, doing: str) -> dict[str, Any]:
         return self._call("GET", path, doing, params={"fields": fields})
 
+    def get_edge(self, path: str, params: dict[str, str], doing: str) -> dict[str, Any]:
+        """A page of an edge (``/{post}/comments``); follow ``paging.cursors.after``."""
+        return self._call("GET", path, doing, params=params)
+
     def post(self, path: str, body: dict[str, Any], doing: str) -> dict[str, Any]:
         return self._call("POST", path, doing, json=body)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
 from bot.relay.autosave import autosave
+from bot.relay.cf_capture import CHAT_CHANNELS, capture, queue_auto_invoice
 from bot.relay.dashboard import queue_dashboard
 from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
@@ -124,6 +125,13 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     message_id = _message_for(session, shop_id, conversation, event)
     if message_id is None:
         return True
+    captured = capture(session, shop_id, conversation, event, message_id)
+    if captured == "comment":
+        # A CF comment opens no topic: the digest and the order carry it.
+        return True
+    if captured is None and event.channel in CHAT_CHANNELS and (
+            event.kind in MESSAGE_KINDS or event.kind == "postback"):
+        queue_auto_invoice(session, shop_id, conversation, key=event.event_id)
     reopened = conversation.status == "archived" and event.kind in MESSAGE_KINDS
     _touch(session, conversation, event, received_at or utcnow())
     if reopened:

@@ -14,7 +14,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.relay import broadcast, catalogue_jobs, order_reports, order_view, outbox, slips
+from bot.relay import (
+    broadcast,
+    catalogue_jobs,
+    cf_backfill,
+    cf_capture,
+    cf_digest,
+    order_reports,
+    order_view,
+    outbox,
+    slips,
+)
 from bot.relay.context import WorkerContext
 from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
@@ -62,6 +72,11 @@ HANDLERS: dict[str, Handler] = {
     "order_summary": Handler(order_reports.order_summary),
     "orders_export": Handler(order_reports.orders_export),
     "read_slip": Handler(slips.read_slip),
+    "cf_allocate": Handler(cf_capture.allocate),
+    "cf_invoice": Handler(cf_capture.auto_invoice),
+    "cf_digest": Handler(cf_digest.update_digest),
+    "open_topic": Handler(cf_digest.open_topic),
+    "cf_backfill": Handler(cf_backfill.backfill),
     "mark_delivered": Handler(mark_delivered),
     "answer_callback": Handler(answer_callback),
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),

@@ -1,0 +1,244 @@
+"""Automated invoices from the admin group: /auto, /post link, /live, /invoices,
+and the digest's buttons."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import escape
+
+from sqlalchemy import func, select
+
+from bot.commands import (
+    Command,
+    CommandError,
+    Invocation,
+    Reply,
+    button,
+    callback_data,
+    command,
+)
+from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
+from bot.orders.auto import apply
+from bot.orders.catalogue import baht
+from bot.orders.orders import order_totals
+from bot.relay.cf_capture import auto_settings, from_json, live_session, queue_digest
+from bot.relay.order_view import queue_order_message
+from bot.relay.outbox import enqueue
+from bot.relay.render import customer_name, topic_anchor
+from db.models import (
+    CfComment,
+    Conversation,
+    Customer,
+    LiveSession,
+    Order,
+    PostLink,
+    Product,
+    utcnow,
+)
+
+SCOPES = {"posts": ("posts_on",), "live": ("live_on",), "all": ("posts_on", "live_on")}
+POST_URL = re.compile(r"(?:posts|videos|reel|p)/([A-Za-z0-9_.-]+)")
+
+
+def _state(inv: Invocation) -> str:
+    auto = auto_settings(inv.session, inv.shop_id)
+    live = live_session(inv.session, inv.shop_id, None)
+    capturing = "none"
+    if live is not None:
+        capturing = "capturing" + (f" post {escape(live.post_id)}" if live.post_id else "")
+    return "\n".join([
+        "<b>🧾 Automated invoices</b>",
+        f"Photos, posts and chats: {'on' if auto.posts_on else 'off'} · "
+        f"videos and lives: {'on' if auto.live_on else 'off'}"
+        + (" · ⏸ paused" if auto.paused else ""),
+        f"Mode: {'keyword required (CF A01 2)' if auto.mode == 'keyword' else 'code only (A01 2)'}"
+        f" · the same code again {'replaces' if auto.repeat == 'replace' else 'adds to'} "
+        f"the quantity · at most {auto.max_qty} per code",
+        f"Live: {capturing} · grace after /live stop {auto.grace_minutes} min",
+    ])
+
+
+@command("auto", usage="[on|off [posts|live|all] | mode keyword|code | pause]", role="admin",
+         help="automated invoices from CF comments: switch on or off, the mode, pause")
+def auto(inv: Invocation, cmd: Command) -> Reply:
+    settings = auto_settings(inv.session, inv.shop_id)
+    args = [a.lower() for a in cmd.args]
+    if not args:
+        return Reply(_state(inv))
+    if args[0] in ("on", "off") and len(args) <= 2:
+        scope = args[1] if len(args) == 2 else "all"
+        if scope not in SCOPES:
+            raise CommandError("Say posts, live or all: /auto on live")
+        for name in SCOPES[scope]:
+            setattr(settings, name, args[0] == "on")
+        if args[0] == "on":
+            settings.paused = False
+    elif args[0] == "mode" and len(args) == 2 and args[1] in ("keyword", "code"):
+        settings.mode = args[1]
+    elif args[0] == "pause" and len(args) == 1:
+        settings.paused = True
+    else:
+        raise CommandError("Try /auto on, /auto off live, /auto mode code or /auto pause")
+    return Reply(_state(inv))
+
+
+@command("post", usage="link POST_ID|URL CODE… | unlink POST_ID", role="admin",
+         help="tie a photo or video post to its products, so a bare CF on it means them")
+def post(inv: Invocation, cmd: Command) -> Reply:
+    if len(cmd.args) < 2 or cmd.args[0].lower() not in ("link", "unlink"):
+        raise CommandError("/post link 108234567890123_1098765432109876 A01 A02")
+    post_id = _post_id(cmd.args[1])
+    found = inv.session.scalars(select(PostLink).where(PostLink.shop_id == inv.shop_id,
+                                                       PostLink.post_id == post_id)).first()
+    if cmd.args[0].lower() == "unlink":
+        if found is not None:
+            inv.session.delete(found)
+        return Reply(f"Post {escape(post_id)} is no longer tied to products.")
+    codes = [c.upper() for c in cmd.args[2:]]
+    known = set(inv.session.scalars(select(Product.code).where(
+        Product.shop_id == inv.shop_id, Product.code.in_(codes))))
+    if not codes or set(codes) - known:
+        missing = ", ".join(sorted(set(codes) - known)) or "none given"
+        raise CommandError(f"Name products of the catalogue (unknown: {escape(missing)})")
+    if found is None:
+        inv.session.add(PostLink(shop_id=inv.shop_id, post_id=post_id, codes=codes,
+                                 created_at=utcnow()))
+    else:
+        found.codes = codes
+    return Reply(f"🔗 Post {escape(post_id)} → {', '.join(codes)}: a bare “CF” or “CF 2” "
+                 "on it means " + ("that product." if len(codes) == 1 else "one of these "
+                                   "(the admins are asked which)."))
+
+
+def _post_id(raw: str) -> str:
+    """The feed webhook's id ({page_id}_{post_id}) or a post's URL; a bare id is kept."""
+    found = POST_URL.search(raw)
+    return found.group(1) if found and raw.startswith("http") else raw
+
+
+@command("live", usage="start [POST_ID] | stop", role="admin",
+         help="mark a live sale: CF comments are captured from start to the grace after stop")
+def live(inv: Invocation, cmd: Command) -> Reply:
+    action = cmd.args[0].lower() if cmd.args else ""
+    running = inv.session.scalars(select(LiveSession).where(
+        LiveSession.shop_id == inv.shop_id, LiveSession.stopped_at.is_(None))).first()
+    settings = auto_settings(inv.session, inv.shop_id)
+    if action == "start":
+        if running is not None:
+            raise CommandError(f"A live is already running (since {running.started_at:%H:%M}"
+                               " UTC): /live stop first")
+        post_id = _post_id(cmd.args[1]) if len(cmd.args) > 1 else None
+        inv.session.add(LiveSession(shop_id=inv.shop_id, post_id=post_id,
+                                    admin_id=inv.admin.id, started_at=utcnow()))
+        settings.live_on, settings.paused = True, False
+        return Reply("🔴 Live started: CF comments on " + (
+            f"post {escape(post_id)}" if post_id else "every live video") + " open orders.")
+    if action == "stop":
+        if running is None:
+            raise CommandError("No live is running: /live start begins one")
+        now = utcnow()
+        running.stopped_at = now
+        running.capture_until = now + timedelta(minutes=settings.grace_minutes)
+        if running.post_id:
+            # Meta may have dropped webhooks during the rush: read the live back.
+            enqueue(inv.session, shop_id=inv.shop_id, destination="facebook_comment",
+                    kind="cf_backfill", payload={"post_id": running.post_id,
+                                                 "thread_id": inv.extras.get("thread_id")},
+                    idempotency_key=f"cf-backfill:{running.id}")
+        return Reply(_live_summary(inv, running))
+    raise CommandError("Say start or stop: /live start")
+
+
+def _live_summary(inv: Invocation, running: LiveSession) -> str:
+    key = f"live:{running.id}"
+    counts = dict(inv.session.execute(
+        select(CfComment.status, func.count()).where(CfComment.shop_id == inv.shop_id,
+                                                     CfComment.session_key == key)
+        .group_by(CfComment.status)).all())
+    orders = inv.session.scalar(select(func.count(func.distinct(CfComment.order_id))).where(
+        CfComment.session_key == key, CfComment.order_id.is_not(None))) or 0
+    return (f"⏹ Live stopped. Comments still count for {running.capture_until:%H:%M} UTC "
+            f"(the grace period).\nCF comments: {counts.get('applied', 0)} applied, "
+            f"{counts.get('ambiguous', 0)} for you to decide, "
+            f"{counts.get('pending', 0)} still coming in · {orders} orders.")
+
+
+@button("cfa")
+def ambiguous_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    """✅ take / ✖️ ignore on an unclear comment in the digest."""
+    comment = inv.session.get(CfComment, int(args[0])) if args and args[0].isdigit() else None
+    if comment is None or comment.shop_id != inv.shop_id or len(args) != 2:
+        raise CommandError("That comment is not there any more.")
+    if comment.status != "ambiguous":
+        raise CommandError(f"Already {comment.status}.")
+    queue_digest(inv.session, inv.shop_id)
+    if args[1] == "no":
+        comment.status, comment.outcome = "rejected", f"ignored by {inv.admin.display_name}"
+        return Reply("", toast="Ignored")
+    parsed = from_json(comment.parsed)
+    if not parsed.items:
+        raise CommandError("Nothing could be read from it: answer in the conversation.")
+    done = apply(inv.session, inv.shop_id, comment.customer_id, comment.conversation_id,
+                 parsed.__class__("order", parsed.items), repeat="replace",
+                 written_at=comment.written_at, comment_row=comment.id)
+    comment.status, comment.outcome = "applied", done.describe()
+    comment.order_id = done.order.id if done.order else None
+    if done.order is not None:
+        queue_order_message(inv.session, done.order)
+    return Reply("", toast=f"Taken: {done.describe()}"[:190])
+
+
+@command("invoices", usage="[page]",
+         help="the open automatic orders: name, CODE×QTY and total, with a button to open each")
+def invoices(inv: Invocation, cmd: Command) -> Reply:
+    return invoices_page(inv, page_arg(cmd))
+
+
+def invoices_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
+    where = (Order.shop_id == inv.shop_id, Order.source != "admin",
+             Order.status.in_(("draft", "awaiting_payment")))
+    total = inv.session.scalar(select(func.count()).select_from(Order).where(*where)) or 0
+    number = clamp_page(number, total)
+    orders = inv.session.scalars(select(Order).where(*where).order_by(Order.id)
+                                 .offset(number * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    lines = ["<b>🧾 Automated invoices</b>"]
+    buttons: list[tuple[tuple[str, str], ...]] = []
+    for order in orders:
+        conversation = inv.session.get_one(Conversation, order.conversation_id)
+        customer = inv.session.get_one(Customer, order.customer_id)
+        name = topic_anchor(inv.extras["admin_chat_id"], conversation,
+                            escape(customer_name(customer, conversation)))
+        items = " ".join(f"{line.code}×{line.qty}" for line in order.lines) or "—"
+        lines.append(f"#{order.id} {name} · {escape(items)} · {baht(order_totals(order).total)}")
+        if conversation.topic_id is None:
+            buttons.append(((f"Open #{order.id}", callback_data("cfo", order.id)),))
+    if not orders:
+        lines.append("None open. /auto switches automated invoices on.")
+    else:
+        first = number * PAGE_SIZE + 1
+        lines.append(f"\n{first}–{first + len(orders) - 1} of {total}")
+    arrows = arrow_row(number, total, lambda page: callback_data("cfi", page))
+    if arrows:
+        buttons.append(arrows)
+    return Reply("\n".join(lines), buttons=tuple(buttons), edit=edit)
+
+
+@button("cfi")
+def invoices_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    if not args or not args[0].isdigit():
+        raise CommandError("This list is out of date; open it again.")
+    return invoices_page(inv, int(args[0]), edit=True)
+
+
+@button("cfo")
+def open_topic_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
+    """A CF customer has no topic of their own: open one for the conversation."""
+    order = inv.session.get(Order, int(args[0])) if args and args[0].isdigit() else None
+    if order is None or order.shop_id != inv.shop_id:
+        raise CommandError("That order is not there any more.")
+    enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="open_topic",
+            payload={"conversation_id": order.conversation_id, "order_id": order.id},
+            idempotency_key=f"open-topic:{order.conversation_id}:{inv.key}",
+            conversation_id=order.conversation_id)
+    return Reply("", toast=f"Opening the topic of order #{order.id}")

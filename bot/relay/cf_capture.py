@@ -1,0 +1,305 @@
+"""Automated invoices on the relay side: capture CF comments, apply them in the
+order they were written, tell the customer once, keep the admins' digest.
+
+A captured comment opens no topic and sends nothing to the admin group by
+itself (a live sale has hundreds a minute): it is stored as pending, and an
+allocation job that runs CAPTURE_DELAY seconds later applies every pending
+comment received by then, sorted by the platform's created time. A comment
+delivered up to that long out of order is still served in its turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.events import InboundEvent
+from bot.orders.auto import Applied, apply
+from bot.orders.catalogue import baht
+from bot.orders.cf import Item, Parsed, parse
+from bot.orders.orders import move, order_totals
+from bot.relay.context import WorkerContext
+from bot.relay.order_send import queue_invoice, queue_notice
+from bot.relay.order_view import queue_order_message
+from bot.relay.outbound import queue_to_customer
+from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
+from db.engine import insert_if_absent
+from db.models import (
+    AutoSettings,
+    CfComment,
+    CfReply,
+    Conversation,
+    Customer,
+    CustomerTag,
+    LiveSession,
+    Order,
+    PostLink,
+    Product,
+    utcnow,
+)
+
+log = logging.getLogger("bot.relay.cf_capture")
+
+CAPTURE_DELAY = 2.0
+ALLOCATE = "cf_allocate"
+ALLOCATE_LANE = "ingest:cf-allocate"
+DIGEST = "cf_digest"
+DIGEST_EVERY = 5.0
+COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
+CHAT_CHANNELS = ("messenger", "instagram_dm", "line")
+NO_CF_TAG = "nocf"  # a customer with this tag can comment, but opens no order
+CF_ONLY = "cf"  # the status of a conversation that has only CF comments so far
+BATCH = 500
+
+
+def auto_settings(session: Session, shop_id: int) -> AutoSettings:
+    """The shop's row, created with the defaults (everything off) on first use."""
+    found = session.scalars(select(AutoSettings).where(AutoSettings.shop_id == shop_id)).first()
+    if found is not None:
+        return found
+    insert_if_absent(session, AutoSettings, shop_id=shop_id, posts_on=False, live_on=False,
+                     paused=False, mode="keyword", repeat="replace", max_qty=10,
+                     grace_minutes=30)
+    return session.scalars(select(AutoSettings).where(AutoSettings.shop_id == shop_id)).one()
+
+
+def live_session(session: Session, shop_id: int, post_id: str | None) -> LiveSession | None:
+    """The live session capturing this post now (one without a post captures every live)."""
+    now = utcnow()
+    for live in session.scalars(select(LiveSession).where(
+            LiveSession.shop_id == shop_id,
+            (LiveSession.capture_until.is_(None)) | (LiveSession.capture_until > now))
+            .order_by(LiveSession.id.desc())):
+        if live.post_id is None or live.post_id == post_id or (
+                post_id is not None and post_id.endswith(f"_{live.post_id}")):
+            return live
+    return None
+
+
+def capture(session: Session, shop_id: int, conversation: Conversation, event: InboundEvent,
+            message_id: int) -> str | None:
+    """Take a customer's comment or chat message as a CF order when automation says so.
+
+    "comment" for a captured comment: it must not open a topic. "chat" for a captured
+    chat message, which is still relayed (the admins follow that chat). None otherwise."""
+    if event.kind in ("comment_removed", "comment_edited"):
+        return _changed_comment(session, shop_id, event)
+    if event.kind != "text" or not event.text:
+        return None
+    is_comment = event.channel in COMMENT_CHANNELS
+    if not is_comment and event.channel not in CHAT_CHANNELS:
+        return None
+    auto = session.scalars(select(AutoSettings).where(AutoSettings.shop_id == shop_id)).first()
+    if auto is None or auto.paused or not (auto.posts_on or auto.live_on):
+        return None
+    post_id = str(event.data.get("post_id") or "") or None
+    live = live_session(session, shop_id, post_id) if is_comment else None
+    is_live = live is not None or bool(event.data.get("live")) \
+        or event.data.get("post_status") == "added_video"
+    if not (auto.live_on if is_live else auto.posts_on):
+        return None
+    if session.scalar(select(CustomerTag.id).where(CustomerTag.customer_id ==
+                                                   conversation.customer_id,
+                                                   CustomerTag.tag == NO_CF_TAG)):
+        return None
+    codes = set(session.scalars(select(Product.code).where(Product.shop_id == shop_id)))
+    linked = session.scalar(select(PostLink.codes).where(PostLink.shop_id == shop_id,
+                                                         PostLink.post_id == post_id)) or []
+    parsed = parse(event.text, codes, mode=auto.mode, linked=linked, max_qty=auto.max_qty)
+    if parsed.kind == "chat":
+        return None
+    _name_from_comment(session, conversation.customer_id, event)
+    key = (f"live:{live.id}" if live is not None else f"post:{post_id}" if is_comment
+           else f"chat:{conversation.id}")
+    row = insert_if_absent(
+        session, CfComment, shop_id=shop_id, channel=event.channel,
+        comment_id=event.platform_message_id or event.event_id, post_id=post_id,
+        customer_id=conversation.customer_id, conversation_id=conversation.id,
+        message_id=message_id, session_key=key, text=event.text, written_at=event.timestamp,
+        status="pending", parsed=to_json(parsed), flagged=False, created_at=utcnow())
+    if row is not None:
+        enqueue(session, shop_id=shop_id, destination="ingest", kind=ALLOCATE, payload={},
+                idempotency_key=f"cf-allocate:{row}", lane=ALLOCATE_LANE,
+                delay_seconds=CAPTURE_DELAY)
+    if is_comment and conversation.topic_id is None and conversation.status == "inbox":
+        # Out of the inbox until the customer writes something that is not an order
+        # (the next message sets it back): a live sale would bury the inbox.
+        session.execute(update(Conversation).where(Conversation.id == conversation.id,
+                                                   Conversation.unread_count == 0)
+                        .values(status=CF_ONLY))
+    return "comment" if is_comment else "chat"
+
+
+def _changed_comment(session: Session, shop_id: int, event: InboundEvent) -> str | None:
+    """A captured comment edited or removed afterwards: never applied twice, flagged in
+    the digest for the admins (the order stays as it was)."""
+    found = session.scalars(select(CfComment).where(
+        CfComment.shop_id == shop_id, CfComment.comment_id == str(event.data.get("comment_id")))
+        ).first()
+    if found is None:
+        return None
+    what = "removed" if event.kind == "comment_removed" else f"edited to “{event.text or ''}”"
+    found.outcome = f"{found.outcome or ''} · ⚠️ {what} by the customer".strip(" ·")
+    found.flagged = True
+    queue_digest(session, shop_id)
+    return "comment"
+
+
+def _name_from_comment(session: Session, customer_id: int, event: InboundEvent) -> None:
+    """A CF customer has no topic, so no relay snapshots their name: the comment's does
+    (first contact's name kept, as everywhere)."""
+    hint = str(event.data.get("name_hint") or "")
+    if hint:
+        session.execute(update(Customer).where(Customer.id == customer_id,
+                                               Customer.profile_fetched.is_(False))
+                        .values(display_name=hint, profile_fetched=True))
+
+
+def to_json(parsed: Parsed) -> dict[str, Any]:
+    return {"kind": parsed.kind, "reason": parsed.reason, "keyword": parsed.keyword,
+            "phone": parsed.phone,
+            "items": [[i.code, i.qty, i.note] for i in parsed.items]}
+
+
+def from_json(data: dict[str, Any]) -> Parsed:
+    return Parsed(kind=data["kind"], items=tuple(Item(c, q, n) for c, q, n in data["items"]),
+                  reason=data.get("reason", ""), keyword=bool(data.get("keyword")),
+                  phone=data.get("phone"))
+
+
+def allocate(ctx: WorkerContext, item: Claimed) -> None:
+    """Apply the captured comments in the order they were written, each once it has
+    waited CAPTURE_DELAY since it arrived.
+
+    The walk stops at the first comment still waiting: one written earlier but
+    delivered a moment later is applied before the later-written ones it precedes."""
+    with ctx.runtime.transaction() as session:
+        auto = auto_settings(session, item.shop_id)
+        pending = session.scalars(select(CfComment).where(
+            CfComment.shop_id == item.shop_id, CfComment.status == "pending")
+            .order_by(CfComment.written_at, CfComment.id).limit(BATCH)).all()
+        ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
+        applied = 0
+        for comment in pending:
+            if comment.created_at > ripe:
+                break
+            _apply_one(session, auto, comment)
+            applied += 1
+        if applied:
+            queue_digest(session, item.shop_id)
+
+
+def queue_digest(session: Session, shop_id: int) -> None:
+    """The digest is edited at most once every DIGEST_EVERY seconds."""
+    enqueue_debounced(session, shop_id=shop_id, kind=DIGEST, payload={},
+                      key=f"cf-digest:{shop_id}", lane="telegram:cf-digest", every=DIGEST_EVERY)
+
+
+def _apply_one(session: Session, auto: AutoSettings, comment: CfComment) -> None:
+    parsed = from_json(comment.parsed)
+    if parsed.kind == "ambiguous":
+        comment.status, comment.outcome = "ambiguous", parsed.reason
+        return
+    with session.begin_nested():
+        done = apply(session, comment.shop_id, comment.customer_id, comment.conversation_id,
+                     parsed, repeat=auto.repeat, written_at=comment.written_at,
+                     comment_row=comment.id)
+    comment.status, comment.outcome = "applied", done.describe()
+    comment.order_id = done.order.id if done.order is not None else None
+    if done.order is not None:
+        queue_order_message(session, done.order)
+    _tell_customer(session, auto, comment, done)
+    tell_served(session, done.served, key=f"cf:{comment.id}")
+
+
+def tell_served(session: Session, served: list[tuple[Order, str, int]], *, key: str) -> None:
+    """Customers who got a unit from the waiting list hear it where they can be reached."""
+    for order, code, units in served:
+        queue_order_message(session, order)
+        text = (f"🎉 {code} ว่างแล้วค่ะ ใส่ในออเดอร์ #{order.id} ให้ {units} ชิ้น / {code} is "
+                f"available again: {units} added to your order #{order.id}.\n"
+                f"ยอดรวม Total {baht(order_totals(order).total)}")
+        queue_notice(session, order, text, None, None, f"waitlist:{order.id}:{code}:{key}")
+
+
+def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
+                   done: Applied) -> None:
+    conversation = session.get_one(Conversation, comment.conversation_id)
+    comment_data = {"comment_id": comment.comment_id}
+    if done.sold_out and comment.channel in COMMENT_CHANNELS:
+        text = (auto.sold_out_reply or "ขออภัยค่ะ {codes} หมดแล้ว ลงชื่อรอคิวให้แล้วนะคะ 🙏"
+                ).replace("{codes}", ", ".join(done.sold_out))
+        queue_to_customer(session, comment.shop_id, conversation, admin_id=None, text=text,
+                          data=comment_data, key=f"cf-soldout:{comment.id}")
+    order = done.order
+    if order is None or not (done.added or done.short or done.canceled):
+        return
+    text = order_so_far(order, done)
+    if comment.channel not in COMMENT_CHANNELS:
+        # A CF typed in a chat is answered in that chat.
+        queue_to_customer(session, comment.shop_id, conversation, admin_id=None, text=text,
+                          data={"order_id": order.id}, key=f"cf-chat:{comment.id}")
+        return
+    if insert_if_absent(session, CfReply, shop_id=comment.shop_id,
+                        customer_id=comment.customer_id, kind="private",
+                        session_key=comment.session_key, created_at=utcnow()) is not None:
+        queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
+                          text=text + "\n\nตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / "
+                          "Reply OK to get your invoice.",
+                          data={**comment_data, "private": True, "order_id": order.id},
+                          key=f"cf-private:{comment.id}")
+    if auto.public_reply and insert_if_absent(
+            session, CfReply, shop_id=comment.shop_id, customer_id=comment.customer_id,
+            kind="public", session_key=f"{comment.post_id}:{utcnow():%Y%m%d}",
+            created_at=utcnow()) is not None:
+        queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
+                          text=auto.public_reply, data=comment_data,
+                          key=f"cf-public:{comment.id}")
+
+
+def order_so_far(order: Order, done: Applied) -> str:
+    lines = [f"✅ รับออเดอร์ #{order.id} แล้วค่ะ (Order #{order.id})"]
+    lines += [f"{line.code} {line.name} × {line.qty}  {baht(line.unit_price_satang * line.qty)}"
+              for line in order.lines]
+    lines += [f"{code}: ได้ {got} จาก {wanted} ชิ้น (ของหมด) / only {got} of {wanted} left"
+              for code, wanted, got in done.short]
+    if order.status == "canceled":
+        lines = [f"✖️ ยกเลิกออเดอร์ #{order.id} แล้วค่ะ / Order #{order.id} canceled."]
+    else:
+        lines.append(f"ยอดรวม Total {baht(order_totals(order).total)}")
+    return "\n".join(lines)
+
+
+def queue_auto_invoice(session: Session, shop_id: int, conversation: Conversation,
+                       key: str) -> None:
+    """The customer wrote in their chat while an automatic order waits for its invoice:
+    the private reply asked them to, so the invoice follows here."""
+    order = session.scalars(select(Order).where(
+        Order.customer_id == conversation.customer_id, Order.status == "draft",
+        Order.source == "comment", Order.invoiced_at.is_(None))).first()
+    if order is None or not order.lines:
+        return
+    enqueue(session, shop_id=shop_id, destination="ingest", kind="cf_invoice",
+            payload={"order_id": order.id, "conversation_id": conversation.id},
+            idempotency_key=f"cf-invoice:{order.id}:{key}", lane=ALLOCATE_LANE)
+
+
+def auto_invoice(ctx: WorkerContext, item: Claimed) -> None:
+    with ctx.runtime.transaction() as session:
+        order = session.get_one(Order, int(item.payload["order_id"]))
+        if order.status != "draft" or order.invoiced_at is not None or not order.lines:
+            return
+        here = session.get_one(Conversation, int(item.payload["conversation_id"]))
+        move(session, order, "awaiting_payment", None, "invoice sent automatically")
+        try:
+            queue_invoice(session, ctx.runtime.settings, order, here, None,
+                          f"auto:{order.id}:{item.id}")
+        except ValueError as exc:
+            log.warning("automatic invoice of order #%s not sent: %s", order.id, exc)
+            session.rollback()
+            return
+        queue_order_message(session, order)

@@ -1,0 +1,204 @@
+"""Automated invoices: CF comments in a live sale open orders by themselves, fairly,
+without a topic per comment, and the customer is told once."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from bot.fakes.graph import FakeGraph
+from bot.fakes.line import FakeLine
+from bot.fakes.telegram import FakeTelegram, SentMessage
+from bot.relay import cf_backfill, cf_capture, cf_digest
+from bot.relay.worker import Worker
+from bot.runtime import Runtime
+from db.models import CfComment, Order, Product, Waitlist
+from tests.helpers import ADMIN_CHAT_ID, SOMCHAI, fb_comment, meta_message, post_meta
+from tests.test_inbox import _answer_to, _labels, _press, _say
+from tests.test_orders import add_products, line_topic, say
+
+POST = "1098765432109876"
+
+
+@pytest.fixture(autouse=True)
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cf_capture, "CAPTURE_DELAY", 0.5)
+    monkeypatch.setattr(cf_capture, "DIGEST_EVERY", 0.3)
+
+
+def comment(fake_graph: FakeGraph, text: str, *, author: str, name: str, n: int,
+            written: float, psid: str | None = None) -> dict[str, Any]:
+    comment_id = f"{POST}_{2156484515000000 + n}"
+    fake_graph.add_comment(comment_id, author, created_time=written, messaging_id=psid)
+    body = fb_comment(text, author=author, name=name, post=POST, comment=comment_id)
+    value = body["entry"][0]["changes"][0]["value"]
+    value["created_time"] = int(written)
+    value["post"]["status_type"] = "added_video"
+    return body
+
+
+def digest(fake: FakeTelegram, containing: str) -> SentMessage:
+    topic = fake.wait_for(lambda: fake.topic_named(cf_digest.TITLE))
+    return fake.wait_for(lambda: next(
+        (m for m in fake.messages_in(ADMIN_CHAT_ID, topic.thread_id)
+         if containing in (m.text or "")), None))
+
+
+def test_a_live_sale_gives_the_last_unit_to_the_first_writer_and_tells_each_once(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1))
+    assert "Live started" in (_answer_to(fake_telegram, _say(client, "/live start")).text or "")
+    now = time.time()
+    first = comment(fake_graph, "CF A01 ค่ะ", author="111", name="Fon", n=1, written=now - 10,
+                    psid="24681357924681357")
+    second = comment(fake_graph, "cf a01", author="222", name="Beam", n=2, written=now - 5)
+    # The later comment is delivered first: the earlier writer still gets the unit.
+    assert post_meta(client, second).status_code == 200
+    assert post_meta(client, first).status_code == 200
+    assert post_meta(client, first).status_code == 200  # redelivered: nothing twice
+
+    board = digest(fake_telegram, "A01</b> sold 1 · sold out · 1 waiting")
+    first_id = first["entry"][0]["changes"][0]["value"]["comment_id"]
+    second_id = second["entry"][0]["changes"][0]["value"]["comment_id"]
+    private = fake_graph.wait_for(lambda: fake_graph.texts_to(first_id))
+    assert "#1" in private[0] and "฿390" in private[0] and "OK" in private[0]
+    fake_graph.wait_for(lambda: fake_graph.replies_to(second_id))
+    assert "A01" in fake_graph.replies_to(second_id)[0]
+    assert fake_graph.texts_to(second_id) == []
+    # No topic per comment: only the digest's.
+    assert [t.name for t in fake_telegram.topics.values()] == [cf_digest.TITLE]
+    assert board.thread_id is not None
+    assert "Nothing here" in say(client, fake_telegram, "/inbox", None)  # no live flood
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(CfComment)) == 2
+        assert session.scalars(select(Waitlist.status)).all() == ["waiting"]
+
+    listed = _answer_to(fake_telegram, _say(client, "/invoices"))
+    assert "#1" in (listed.text or "") and "Fon" in (listed.text or "")
+    assert "A01×1 · ฿390" in (listed.text or "") and _labels(listed) == ["Open #1"]
+
+    # The customer answers the private reply in Messenger: the invoice follows there.
+    fake_graph.add_messenger_user("24681357924681357", "Fon", "S.")
+    fake_graph.customer_wrote("24681357924681357")
+    assert post_meta(client, meta_message("OK", sender="24681357924681357")).status_code == 200
+    fake_graph.wait_for(lambda: any("ใบแจ้งยอด" in t for t in
+                                    fake_graph.texts_to("24681357924681357")))
+    with runtime.sessions() as session:
+        assert session.scalars(select(Order.status)).all() == ["awaiting_payment"]
+
+    # Removed afterwards: flagged for the admins, the order left as it was.
+    removed = copy.deepcopy(first)
+    removed["entry"][0]["changes"][0]["value"]["verb"] = "remove"
+    assert post_meta(client, removed).status_code == 200
+    digest(fake_telegram, "removed by the customer")
+    with runtime.sessions() as session:
+        assert [len(o.lines) for o in session.scalars(select(Order))] == [1]
+
+    stopped = _answer_to(fake_telegram, _say(client, "/live stop")).text or ""
+    assert "Live stopped" in stopped and "2 applied" in stopped
+
+
+def test_an_unclear_comment_waits_for_an_admin_tap(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
+    say(client, fake_telegram, "/auto on", None)
+    unclear = comment(fake_graph, "A01 2", author="333", name="Ploy", n=3,
+                      written=time.time())
+    unclear["entry"][0]["changes"][0]["value"]["post"]["status_type"] = "added_photos"
+    assert post_meta(client, unclear).status_code == 200
+    board = digest(fake_telegram, "Needs you")
+    assert "Ploy" in (board.text or "") and "A01 2" in (board.text or "")
+    take = next(label for label in _labels(board) if "take" in label)
+    _press(client, board, take)
+    fake_telegram.wait_for(lambda: "Needs you" not in (board.text or ""))
+    with runtime.sessions() as session:
+        order = session.scalars(select(Order)).one()
+        assert [(line.code, line.qty) for line in order.lines] == [("A01", 2)]
+        assert order.source == "comment"
+
+
+def test_a_cf_typed_in_a_line_chat_opens_the_order_and_is_answered_there(
+    client: FlaskClient, fake_line: FakeLine, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("B02", "กระเป๋าผ้า", 25000, 5))
+    say(client, fake_telegram, "/auto on posts", None)
+    thread = line_topic(client, fake_line, fake_telegram, "CF B02 2 ค่ะ")
+    fake_line.wait_for(lambda: any("รับออเดอร์ #1" in t for t in
+                                   fake_line.texts_to(SOMCHAI)))
+    assert "B02 กระเป๋าผ้า × 2" in (fake_telegram.wait_for(lambda: next(
+        (m for m in fake_telegram.messages_in(ADMIN_CHAT_ID, thread)
+         if "Subtotal" in (m.text or "")), None)).text or "")
+    assert "paused" in say(client, fake_telegram, "/auto pause", None)
+
+
+def test_comments_the_webhook_missed_are_read_back_at_stop(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cf_backfill, "PAGE", 2)  # several pages from five comments
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 15))
+    say(client, fake_telegram, f"/live start {POST}", None)
+    now = time.time()
+    bodies = [comment(fake_graph, f"CF A01 {n}", author=f"90{n}", name=f"Viewer {n}", n=10 + n,
+                      written=now - 60 + n) for n in range(1, 6)]
+    for n, body in enumerate(bodies, start=1):
+        fake_graph.add_comment(body["entry"][0]["changes"][0]["value"]["comment_id"], f"90{n}",
+                               created_time=now - 60 + n, post_id=f"108234567890123_{POST}",
+                               message=f"CF A01 {n}", name=f"Viewer {n}")
+    for body in bodies[:2]:  # the webhook delivered only two of them
+        assert post_meta(client, body).status_code == 200
+    fake_telegram.wait_for(lambda: _reserved(runtime) == 1 + 2)
+    say(client, fake_telegram, "/live stop", None)
+    report = fake_telegram.wait_for(lambda: next(
+        (m.text for m in fake_telegram.sent if "read back" in (m.text or "")), None))
+    assert "read back: 5, of which 3 had not arrived" in report
+    fake_telegram.wait_for(lambda: _reserved(runtime) == 1 + 2 + 3 + 4 + 5)
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 5
+        quantities = {o.lines[0].qty for o in session.scalars(select(Order))}
+    assert quantities == {1, 2, 3, 4, 5}
+
+
+def _reserved(runtime: Runtime) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.sum(Product.reserved))) or 0)
+
+
+def test_a_cancellation_serves_the_waiting_list_in_order(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1))
+    say(client, fake_telegram, "/live start", None)
+    now = time.time()
+    bodies = [comment(fake_graph, "CF A01", author=f"70{n}", name=name, n=20 + n,
+                      written=now - 30 + n) for n, name in enumerate(("Fon", "Beam", "Ploy"))]
+    for body in bodies:
+        assert post_meta(client, body).status_code == 200
+    digest(fake_telegram, "2 waiting")
+    listed = _answer_to(fake_telegram, _say(client, "/invoices"))
+    _press(client, listed, "Open #1")  # Fon's order gets a topic of its own
+    topic = fake_telegram.wait_for(lambda: fake_telegram.topic_named("📘 Fon #1"))
+    fake_telegram.wait_for(lambda: any("Subtotal" in (m.text or "") for m in
+                                       fake_telegram.messages_in(ADMIN_CHAT_ID,
+                                                                 topic.thread_id)))
+    say(client, fake_telegram, "/cancel out of stock mix-up", topic.thread_id)
+    beam = bodies[1]["entry"][0]["changes"][0]["value"]["comment_id"]
+    served = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(beam) if "🎉" in t])
+    assert "A01" in served[0]
+    with runtime.sessions() as session:
+        orders = {o.customer_id: (o.status, [(li.code, li.qty) for li in o.lines])
+                  for o in session.scalars(select(Order))}
+        waiting = session.scalars(select(Waitlist.status).order_by(Waitlist.id)).all()
+    assert sorted(orders.values()) == [("canceled", [("A01", 1)]), ("draft", [("A01", 1)])]
+    assert waiting == ["filled", "waiting"]  # Beam wrote before Ploy
