@@ -153,5 +153,14 @@ class Invocation:
         return self.extras["settings"]
 
 
+def shop_row(inv: Invocation, model: Any, raw: str, missing: str) -> Any:
+    """The shop's row whose id a button carried; `missing` when it is gone (or another
+    shop's: button data comes from the chat, so it is checked)."""
+    row = inv.session.get(model, int(raw)) if raw.isdigit() else None
+    if row is None or row.shop_id != inv.shop_id:
+        raise CommandError(missing)
+    return row
+
+
 def usage_line(spec: Spec) -> str:
     return f"/{spec.name}" + (f" {spec.usage}" if spec.usage else "")

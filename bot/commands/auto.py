@@ -17,8 +17,10 @@ from bot.commands import (
     button,
     callback_data,
     command,
+    shop_row,
 )
 from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
+from bot.commands.orders import order_by_id
 from bot.orders.auto import apply
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
@@ -167,9 +169,8 @@ def _live_summary(inv: Invocation, running: LiveSession) -> str:
 @button("cfa")
 def ambiguous_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """✅ take / ✖️ ignore on an unclear comment in the digest."""
-    comment = inv.session.get(CfComment, int(args[0])) if args and args[0].isdigit() else None
-    if comment is None or comment.shop_id != inv.shop_id or len(args) != 2:
-        raise CommandError("That comment is not there any more.")
+    comment = shop_row(inv, CfComment, args[0] if len(args) == 2 else "",
+                       "That comment is not there any more.")
     if comment.status != "ambiguous":
         raise CommandError(f"Already {comment.status}.")
     queue_digest(inv.session, inv.shop_id)
@@ -234,9 +235,7 @@ def invoices_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
 @button("cfo")
 def open_topic_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """A CF customer has no topic of their own: open one for the conversation."""
-    order = inv.session.get(Order, int(args[0])) if args and args[0].isdigit() else None
-    if order is None or order.shop_id != inv.shop_id:
-        raise CommandError("That order is not there any more.")
+    order = order_by_id(inv, args[0] if args else "")
     enqueue(inv.session, shop_id=inv.shop_id, destination="telegram", kind="open_topic",
             payload={"conversation_id": order.conversation_id, "order_id": order.id},
             idempotency_key=f"open-topic:{order.conversation_id}:{inv.key}",

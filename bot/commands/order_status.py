@@ -19,6 +19,7 @@ from bot.commands import (
     button,
     callback_data,
     command,
+    shop_row,
 )
 from bot.commands.orders import current, order_by_id
 from bot.orders import carriers
@@ -202,9 +203,8 @@ def _ship(inv: Invocation, order: Order, number: str, carrier: carriers.Carrier)
 @button("ps")
 def slip_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """Confirm or Reject under a payment slip."""
-    slip = inv.session.get(PaymentSlip, int(args[0])) if args and args[0].isdigit() else None
-    if slip is None or slip.shop_id != inv.shop_id or len(args) != 2:
-        raise CommandError("This slip is not there any more.")
+    slip = shop_row(inv, PaymentSlip, args[0] if len(args) == 2 else "",
+                    "This slip is not there any more.")
     if slip.status != "pending":
         raise CommandError(f"This slip was {slip.status} already.")
     order = inv.session.get_one(Order, slip.order_id)

@@ -16,6 +16,7 @@ from bot.commands import (
     button,
     callback_data,
     command,
+    shop_row,
 )
 from bot.orders.catalogue import CatalogueError, baht, parse_code, parse_price
 from bot.orders.money import parse_discount
@@ -47,9 +48,7 @@ def current(inv: Invocation, *, create: bool = False) -> tuple[Order, bool]:
 
 
 def order_by_id(inv: Invocation, raw: str) -> Order:
-    order: Order | None = inv.session.get(Order, int(raw)) if raw.isdigit() else None
-    if order is None or order.shop_id != inv.shop_id:
-        raise CommandError("That order is not there any more.")
+    order: Order = shop_row(inv, Order, raw, "That order is not there any more.")
     return order
 
 
