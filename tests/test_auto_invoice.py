@@ -17,7 +17,7 @@ from bot.fakes.telegram import FakeTelegram, SentMessage
 from bot.relay import cf_backfill, cf_capture, cf_digest
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import CfComment, Order, Product, Waitlist
+from db.models import CfComment, Customer, Order, Product, Waitlist
 from tests.helpers import ADMIN_CHAT_ID, SOMCHAI, fb_comment, meta_message, post_meta
 from tests.test_inbox import _answer_to, _labels, _press, _say
 from tests.test_orders import add_products, line_topic, say
@@ -111,12 +111,14 @@ def test_an_unclear_comment_waits_for_an_admin_tap(
 ) -> None:
     add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
     say(client, fake_telegram, "/auto on", None)
-    unclear = comment(fake_graph, "A01 2", author="333", name="Ploy", n=3,
+    unclear = comment(fake_graph, "A01 2 โทร 0891234567", author="333", name="Ploy", n=3,
                       written=time.time())
     unclear["entry"][0]["changes"][0]["value"]["post"]["status_type"] = "added_photos"
     assert post_meta(client, unclear).status_code == 200
     board = digest(fake_telegram, "Needs you")
     assert "Ploy" in (board.text or "") and "A01 2" in (board.text or "")
+    with runtime.sessions() as session:  # the phone went on the card, not into the quantity
+        assert session.scalars(select(Customer.phone)).all() == ["0891234567"]
     take = next(label for label in _labels(board) if "take" in label)
     _press(client, board, take)
     fake_telegram.wait_for(lambda: "Needs you" not in (board.text or ""))

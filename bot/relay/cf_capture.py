@@ -113,6 +113,11 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
     if parsed.kind == "chat":
         return None
     _name_from_comment(session, conversation.customer_id, event)
+    if parsed.phone:
+        # "CF A01 0812345678": the number goes on the card, never into the quantity.
+        session.execute(update(Customer).where(Customer.id == conversation.customer_id,
+                                               Customer.phone.is_(None))
+                        .values(phone=parsed.phone))
     key = (f"live:{live.id}" if live is not None else f"post:{post_id}" if is_comment
            else f"chat:{conversation.id}")
     row = insert_if_absent(
