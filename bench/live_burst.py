@@ -541,8 +541,14 @@ def run(label: str, url: str, cfg: Config, work: Path) -> dict[str, Any]:
         backlog = outbox_backlog(engine)
         rss.sample()
         delivered = Counter(d.kind for d in platforms.graph.delivered)
+        # The one "order received" (or "canceled") reply per commenter and live; the
+        # "🎉 available again" notices of the waiting list come on top of it.
         private_per_person = Counter(d.user_id for d in platforms.graph.delivered
-                                     if d.kind == "private_reply")
+                                     if d.kind == "private_reply"
+                                     and (d.text or "").startswith(("✅", "✖️")))
+        notices = sum(1 for d in platforms.graph.delivered
+                      if d.kind in ("private_reply", "message")
+                      and (d.text or "").startswith("🎉"))
         telegram = platforms.telegram_stats.snapshot()
         digest = digest_view(platforms)
         graph = platforms.graph_stats.snapshot()
@@ -569,7 +575,9 @@ def run(label: str, url: str, cfg: Config, work: Path) -> dict[str, Any]:
         "customers_told_twice": told_twice,
         "lowest_available_seen": lowest["min_available"],
         "lowest_reserved_seen": lowest["min_reserved"],
-        "private_replies": delivered.get("private_reply", 0),
+        "private_replies": sum(private_per_person.values()),
+        "private_replies_all": delivered.get("private_reply", 0),
+        "waitlist_notices": notices,
         "public_replies": delivered.get("comment_reply", 0),
         "replies_done_after_s": replies_after, "replies_still_queued": replies_left,
         "telegram": telegram, "graph": graph, "digest": digest,
@@ -618,14 +626,19 @@ def print_table(row: dict[str, Any]) -> None:
         ("comments lost (stored as chat + vanished)",
          f"{row['lost']} ({row['not_captured']} + {row['lost'] - row['not_captured']})", "0",
          _verdict(row["lost"] == 0)),
+        ("comments not routed yet when the wait ended", f"{row['still_queued']:,}", "0",
+         _verdict(row["still_queued"] == 0)),
         ("applied or told twice", f"{row['duplicated']}", "0",
          _verdict(row["duplicated"] == 0)),
         ("stock: negative / reserved ≠ open lines",
          f"{'yes' if row['lowest_available_seen'] < 0 or row['lowest_reserved_seen'] < 0 else 'no'}"
          f" / {len(row['stock_problems'])}", "no / 0",
          _verdict(not row["stock_problems"] and row["lowest_available_seen"] >= 0)),
-        ("private replies sent / expected",
+        ("order private replies sent / commenters to tell",
          f"{row['private_replies']:,} / {row['expected_private_replies']:,}", "", ""),
+        ("waiting list: \"available again\" sent / filled / model",
+         f"{row['waitlist_notices']:,} / {row['served_from_waitlist']:,} / "
+         f"{row['expected_served_from_waitlist']:,}", "", ""),
         ("sold-out public replies sent / expected",
          f"{row['public_replies']:,} / {row['expected_sold_out_replies']:,}", "", ""),
         ("replies to customers all out after s",
@@ -635,8 +648,8 @@ def print_table(row: dict[str, Any]) -> None:
          f"{tg['calls']:,} ({tg['group_writes']:,}) / {tg['rejected_429']}", "0 × 429",
          _verdict(tg["rejected_429"] == 0)),
         ("admins' digest: applied shown / applied, age s",
-         f"{row['digest']['applied_shown']} / {row['cf_status'].get('applied', 0):,}, "
-         f"{row['digest']['age_s']}", "", ""),
+         (f"{row['digest']['applied_shown']} / {row['cf_status'].get('applied', 0):,}, "
+          f"{row['digest']['age_s']}") if row["digest"]["posts"] else "never posted", "", ""),
         ("peak RSS MB: web worker / worker",
          f"{row['rss_mb']['web_worker']:.0f} / {row['rss_mb']['worker']:.0f}",
          f"< {GOAL_RSS_MB:g}",
