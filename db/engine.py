@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
+
+T = TypeVar("T")
 
 
 def make_engine(url: str) -> Engine:
@@ -108,5 +110,37 @@ def insert_if_absent(session: Session | Connection, model: Any, **values: Any) -
     RETURNING tells the two apart on both databases (psycopg reports no
     rowcount for an INSERT that returns rows).
     """
-    stmt = insert_ignoring_conflicts(session, model).values(**values).returning(model.id)
-    return session.execute(stmt).scalar_one_or_none()
+    dialect = (session.dialect if isinstance(session, Connection)
+               else session.get_bind().dialect).name
+    key = (dialect, model, tuple(sorted(values)))
+    stmt = _INSERTS.get(key)
+    if stmt is None:
+        # On the table, built once per shape, values as parameters: an ORM insert
+        # with inline values was rebuilt and re-keyed on every call, and cost a
+        # live sale's worker more than the database did.
+        table = model.__table__
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _INSERTS[key] = dialect_insert(table).on_conflict_do_nothing().returning(
+            table.c.id)
+    return session.execute(stmt, values).scalar_one_or_none()
+
+
+_INSERTS: dict[tuple[str, Any, tuple[str, ...]], Insert] = {}
+
+
+MEMO = "shoprelay.memo"
+
+
+def memo(session: Session, key: Hashable, make: Callable[[], T]) -> T:
+    """A value looked up once per transaction (settings, codes…): a live sale's batch of
+    comments asked the same questions hundreds of times. Forgotten on any rollback."""
+    cache: dict[Hashable, Any] = session.info.setdefault(MEMO, {})
+    if key not in cache:
+        cache[key] = make()
+    found: T = cache[key]
+    return found
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous: Any) -> None:
+    session.info.pop(MEMO, None)

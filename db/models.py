@@ -261,6 +261,8 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_lane_id", "lane", "id"),
+        Index("ix_outbox_destination_status_next_attempt_at", "destination", "status",
+              "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

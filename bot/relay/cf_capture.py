@@ -11,6 +11,7 @@ delivered up to that long out of order is still served in its turn.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from bot.relay.order_send import queue_invoice, queue_notice
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbound import queue_to_customer
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
-from db.engine import insert_if_absent
+from db.engine import insert_if_absent, memo
 from db.models import (
     AutoSettings,
     CfComment,
@@ -45,15 +46,17 @@ from db.models import (
 log = logging.getLogger("bot.relay.cf_capture")
 
 CAPTURE_DELAY = 2.0
+ALLOCATE_EVERY = 0.5
 ALLOCATE = "cf_allocate"
 ALLOCATE_LANE = "ingest:cf-allocate"
 DIGEST = "cf_digest"
 DIGEST_EVERY = 5.0
 COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
-CHAT_CHANNELS = ("messenger", "instagram_dm", "line")
+CHAT_CHANNELS = ("messenger", "instagram_dm", "line", "webchat")
 NO_CF_TAG = "nocf"  # a customer with this tag can comment, but opens no order
 CF_ONLY = "cf"  # the status of a conversation that has only CF comments so far
-BATCH = 500
+CHUNK = 20
+ALLOCATE_BUDGET = 0.5
 
 
 def auto_settings(session: Session, shop_id: int) -> AutoSettings:
@@ -93,11 +96,13 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
     is_comment = event.channel in COMMENT_CHANNELS
     if not is_comment and event.channel not in CHAT_CHANNELS:
         return None
-    auto = session.scalars(select(AutoSettings).where(AutoSettings.shop_id == shop_id)).first()
+    auto = memo(session, ("auto", shop_id), lambda: session.scalars(
+        select(AutoSettings).where(AutoSettings.shop_id == shop_id)).first())
     if auto is None or auto.paused or not (auto.posts_on or auto.live_on):
         return None
     post_id = str(event.data.get("post_id") or "") or None
-    live = live_session(session, shop_id, post_id) if is_comment else None
+    live = memo(session, ("live", shop_id, post_id),
+                lambda: live_session(session, shop_id, post_id)) if is_comment else None
     is_live = live is not None or bool(event.data.get("live")) \
         or event.data.get("post_status") == "added_video"
     if not (auto.live_on if is_live else auto.posts_on):
@@ -106,9 +111,11 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
                                                    conversation.customer_id,
                                                    CustomerTag.tag == NO_CF_TAG)):
         return None
-    codes = set(session.scalars(select(Product.code).where(Product.shop_id == shop_id)))
-    linked = session.scalar(select(PostLink.codes).where(PostLink.shop_id == shop_id,
-                                                         PostLink.post_id == post_id)) or []
+    codes = memo(session, ("codes", shop_id), lambda: set(session.scalars(
+        select(Product.code).where(Product.shop_id == shop_id))))
+    linked = memo(session, ("linked", shop_id, post_id), lambda: session.scalar(
+        select(PostLink.codes).where(PostLink.shop_id == shop_id,
+                                     PostLink.post_id == post_id)) or [])
     parsed = parse(event.text, codes, mode=auto.mode, linked=linked, max_qty=auto.max_qty)
     if parsed.kind == "chat":
         return None
@@ -127,9 +134,7 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
         message_id=message_id, session_key=key, text=event.text, written_at=event.timestamp,
         status="pending", parsed=to_json(parsed), flagged=False, created_at=utcnow())
     if row is not None:
-        enqueue(session, shop_id=shop_id, destination="ingest", kind=ALLOCATE, payload={},
-                idempotency_key=f"cf-allocate:{row}", lane=ALLOCATE_LANE,
-                delay_seconds=CAPTURE_DELAY)
+        queue_allocation(session, shop_id)
     if is_comment and conversation.topic_id is None and conversation.status == "inbox":
         # Out of the inbox until the customer writes something that is not an order
         # (the next message sets it back): a live sale would bury the inbox.
@@ -181,21 +186,42 @@ def allocate(ctx: WorkerContext, item: Claimed) -> None:
     waited CAPTURE_DELAY since it arrived.
 
     The walk stops at the first comment still waiting: one written earlier but
-    delivered a moment later is applied before the later-written ones it precedes."""
-    with ctx.runtime.transaction() as session:
-        auto = auto_settings(session, item.shop_id)
-        pending = session.scalars(select(CfComment).where(
-            CfComment.shop_id == item.shop_id, CfComment.status == "pending")
-            .order_by(CfComment.written_at, CfComment.id).limit(BATCH)).all()
-        ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
-        applied = 0
-        for comment in pending:
-            if comment.created_at > ripe:
-                break
-            _apply_one(session, auto, comment)
-            applied += 1
-        if applied:
-            queue_digest(session, item.shop_id)
+    delivered a moment later is applied before the later-written ones it precedes.
+    It commits every CHUNK comments (a long transaction held the database's write
+    lock against the webhooks) and hands over after ALLOCATE_BUDGET seconds, so the
+    routing of new comments goes on meanwhile."""
+    deadline = time.monotonic() + ALLOCATE_BUDGET
+    more = True
+    while more:
+        with ctx.runtime.transaction() as session:
+            auto = auto_settings(session, item.shop_id)
+            pending = session.scalars(select(CfComment).where(
+                CfComment.shop_id == item.shop_id, CfComment.status == "pending")
+                .order_by(CfComment.written_at, CfComment.id).limit(CHUNK)).all()
+            ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
+            applied = 0
+            for comment in pending:
+                if comment.created_at > ripe:
+                    break
+                _apply_one(session, auto, comment)
+                applied += 1
+            if applied:
+                queue_digest(session, item.shop_id)
+            more = applied == CHUNK
+            if more and time.monotonic() > deadline:
+                # More are ripe: go on next (the job of a later slot may be far off).
+                enqueue(session, shop_id=item.shop_id, destination="ingest", kind=ALLOCATE,
+                        payload={}, idempotency_key=f"cf-allocate:after:{pending[-1].id}",
+                        lane=ALLOCATE_LANE)
+                return
+
+
+def queue_allocation(session: Session, shop_id: int) -> None:
+    """One allocation job per ALLOCATE_EVERY slot, run once the slot's comments have
+    waited CAPTURE_DELAY: a row per comment made thousands of rows in one lane."""
+    enqueue_debounced(session, shop_id=shop_id, kind=ALLOCATE, payload={},
+                      key=f"cf-allocate:{shop_id}", lane=ALLOCATE_LANE, every=ALLOCATE_EVERY,
+                      destination="ingest", wait=CAPTURE_DELAY)
 
 
 def queue_digest(session: Session, shop_id: int) -> None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from db.engine import insert_if_absent
+from db.engine import MEMO, insert_if_absent
 from db.models import OutboxItem, utcnow
 
 LEASE = timedelta(seconds=120)
@@ -62,14 +62,30 @@ def enqueue(
 
 
 def enqueue_debounced(session: Session, *, shop_id: int, kind: str, payload: dict[str, Any],
-                      key: str, lane: str, every: float) -> None:
-    """One row per `every`-second slot, run at the end of the slot: asks within a slot
-    share it, so a burst of changes makes one platform call, not one each."""
+                      key: str, lane: str, every: float, destination: str = "telegram",
+                      wait: float = 0.0) -> None:
+    """One row per `every`-second slot, run `wait` seconds after the end of the slot:
+    asks within a slot share it, so a burst of changes makes one job, not one each.
+
+    A slot whose job has already started (this transaction was slow to get here)
+    gets a job of its own, so what it asks for is never left behind."""
     now = time.time()
     slot = int(now // every)
-    enqueue(session, shop_id=shop_id, destination="telegram", kind=kind, payload=payload,
-            idempotency_key=f"{key}:{slot}", lane=lane,
-            delay_seconds=(slot + 1) * every - now)
+    slot_key = f"{key}:{slot}"
+    delay = (slot + 1) * every - now + wait
+    asked = session.info.setdefault(MEMO, {})  # forgotten on rollback, like memo()
+    if asked.get(("debounced", slot_key)):
+        return  # asked already in this transaction
+    asked[("debounced", slot_key)] = True
+    if enqueue(session, shop_id=shop_id, destination=destination, kind=kind, payload=payload,
+               idempotency_key=slot_key, lane=lane, delay_seconds=delay):
+        return
+    started = session.scalar(select(OutboxItem.status != "pending").where(
+        OutboxItem.idempotency_key == slot_key))
+    if started:
+        enqueue(session, shop_id=shop_id, destination=destination, kind=kind, payload=payload,
+                idempotency_key=f"{slot_key}:late:{time.time_ns()}", lane=lane,
+                delay_seconds=wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,28 +99,40 @@ class Claimed:
     attempts: int
 
 
+_older = aliased(OutboxItem)
+_LANE_FREE = ~exists().where(_older.lane == OutboxItem.lane, _older.id < OutboxItem.id,
+                             _older.status.in_(OPEN_STATUSES))
+# Built once: building these per claim cost more than running them.
+_DUE = (select(OutboxItem.next_attempt_at, OutboxItem.id)
+        .where(OutboxItem.destination == bindparam("destination"),
+               OutboxItem.status == "pending", OutboxItem.next_attempt_at <= bindparam("now"),
+               _LANE_FREE)
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(bindparam("limit")).with_for_update(skip_locked=True))
+# Rows whose worker died: their lease ran out, any worker takes them again.
+_ABANDONED = (select(OutboxItem.next_attempt_at, OutboxItem.id)
+              .where(OutboxItem.destination.in_(bindparam("destinations", expanding=True)),
+                     OutboxItem.status == "sending", OutboxItem.lease_until < bindparam("now"),
+                     _LANE_FREE)
+              .order_by(OutboxItem.id)
+              .limit(bindparam("limit")).with_for_update(skip_locked=True))
+
+
 def claim(session: Session, *, owner: str, destinations: tuple[str, ...], limit: int = 1,
           now: datetime | None = None) -> list[Claimed]:
-    """Lease up to `limit` rows that are due and first in their lanes."""
+    """Lease up to `limit` rows that are due and first in their lanes.
+
+    One query per destination, each walking (destination, status, next_attempt_at)
+    in order and stopping at the first free lanes: asking for all destinations at
+    once made the database gather and sort every due row on each claim."""
     now = now or utcnow()
-    older = aliased(OutboxItem)
-    due = or_(
-        and_(OutboxItem.status == "pending", OutboxItem.next_attempt_at <= now),
-        and_(OutboxItem.status == "sending", OutboxItem.lease_until < now),
-    )
-    blocked = exists().where(
-        older.lane == OutboxItem.lane,
-        older.id < OutboxItem.id,
-        older.status.in_(OPEN_STATUSES),
-    )
-    candidates = (
-        select(OutboxItem.id)
-        .where(OutboxItem.destination.in_(destinations), due, ~blocked)
-        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(session.scalars(candidates))
+    found: list[tuple[datetime, int]] = []
+    for destination in destinations:
+        found += [(at, row_id) for at, row_id in session.execute(
+            _DUE, {"destination": destination, "now": now, "limit": limit})]
+    found += [(at, row_id) for at, row_id in session.execute(
+        _ABANDONED, {"destinations": list(destinations), "now": now, "limit": limit})]
+    ids = [row_id for _, row_id in sorted(found)[:limit]]
     if not ids:
         return []
     session.execute(

@@ -109,10 +109,14 @@ def drain_accepted(runtime: Runtime, limit: int = 500) -> int:
 
 def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool:
     """The worker's side of an accepted event: route, store the message, relay."""
-    event = event_from_json(payload["event"])
     with runtime.transaction() as session:
-        return store_event(session, shop_id, event,
-                           received_at=datetime.fromisoformat(payload["received_at"]))
+        return route_in(session, shop_id, payload)
+
+
+def route_in(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
+    """Route an accepted event inside the caller's transaction."""
+    return store_event(session, shop_id, event_from_json(payload["event"]),
+                       received_at=datetime.fromisoformat(payload["received_at"]))
 
 
 def store_event(session: Session, shop_id: int, event: InboundEvent,

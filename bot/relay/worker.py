@@ -29,7 +29,7 @@ from bot.relay.context import WorkerContext
 from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
-from bot.relay.store import drain_accepted, route_event
+from bot.relay.store import drain_accepted, route_event, route_in
 from bot.relay.to_admin import (
     answer_callback,
     edit_note,
@@ -54,6 +54,10 @@ class Handler:
 def route_accepted(ctx: WorkerContext, item: Claimed) -> None:
     """Route an event a webhook accepted: customer, conversation, message, relay."""
     route_event(ctx.runtime, item.shop_id, item.payload)
+
+
+# Small enough that the write lock is never held long against the webhooks.
+ROUTE_BATCH = 10
 
 
 HANDLERS: dict[str, Handler] = {
@@ -84,6 +88,10 @@ HANDLERS: dict[str, Handler] = {
     "route_event": Handler(route_accepted),
 }
 
+# Sends to customers wait on the platforms (each call a round trip); several
+# threads overlap them, and lanes still keep each conversation in order.
+CUSTOMER_SENDERS = 4
+
 # Destinations each delivery thread serves.
 THREADS: dict[str, tuple[str, ...]] = {
     # Accepted webhook events are routed to customers and conversations here.
@@ -105,9 +113,43 @@ def process_one(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
 
 
 def ingest_step(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
-    """Take in what webhooks accepted, then route one event. False when idle."""
+    """Take in what webhooks accepted, then route a batch of events. False when idle.
+
+    Up to ROUTE_BATCH events of different conversations are routed in one
+    transaction, each in its own savepoint and completed in it: a live sale's
+    thousands of comments paid a claim, a route and a completion transaction each."""
     moved = drain_accepted(ctx.runtime)
-    return process_one(ctx, destinations) or moved > 0
+    with ctx.runtime.transaction() as session:
+        claimed = outbox.claim(session, owner=ctx.owner, destinations=destinations,
+                               limit=ROUTE_BATCH)
+    routes = [item for item in claimed if item.kind == "route_event"]
+    alone = [item for item in claimed if item.kind != "route_event"]
+    if routes:
+        alone += route_batch(ctx, routes)
+    for item in alone:
+        deliver(ctx, item)
+    return bool(claimed) or moved > 0
+
+
+def route_batch(ctx: WorkerContext, items: list[Claimed]) -> list[Claimed]:
+    """Route and complete events together; those that fail go back to be tried alone."""
+    failed: list[Claimed] = []
+    try:
+        with ctx.runtime.transaction() as session:
+            for item in items:
+                try:
+                    with session.begin_nested():
+                        route_in(session, item.shop_id, item.payload)
+                        outbox.complete(session, item.id, ctx.owner)
+                except Exception:
+                    log.info("routing event %s in a batch failed; it is tried alone", item.id,
+                             exc_info=True)
+                    failed.append(item)
+    except Exception:
+        log.exception("a batch of %d events could not be committed; each is tried alone",
+                      len(items))
+        return items
+    return failed
 
 
 def deliver(ctx: WorkerContext, item: Claimed) -> None:
@@ -168,10 +210,13 @@ class Worker:
 
     def start(self) -> Worker:
         for label, destinations in THREADS.items():
-            thread = threading.Thread(target=self._loop, args=(label, destinations),
-                                      name=f"worker-{label}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            copies = CUSTOMER_SENDERS if label == "customers" else 1
+            for n in range(copies):
+                name = label if copies == 1 else f"{label}-{n + 1}"
+                thread = threading.Thread(target=self._loop, args=(name, destinations),
+                                          name=f"worker-{name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
         log.info("delivery worker %s started", self.name)
         return self
 
