@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test lint test-sqlite test-postgres bench clean
+.PHONY: run test lint chromium test-sqlite test-postgres bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +28,16 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy bot db
 
+# The browser tests (slow, tests/browser) drive Debian's chromium; installed here when missing.
+chromium:
+	tests/tools/ensure_chromium.sh
+
 # Quick tests first, then the slow end-to-end ones, on each database.
-test-sqlite: $(VENV)/.dev
+test-sqlite: $(VENV)/.dev chromium
 	$(PYTEST) -q -m "not slow"
 	$(PYTEST) -q -m slow
 
-test-postgres: $(VENV)/.dev
+test-postgres: $(VENV)/.dev chromium
 	tests/tools/with_postgres.sh sh -c '$(PYTEST) -q -m "not slow" && $(PYTEST) -q -m slow'
 
 bench: $(VENV)/.dev

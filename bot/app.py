@@ -25,6 +25,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.register_blueprint(line.blueprint)
     app.register_blueprint(meta.blueprint)
     app.register_blueprint(telegram.blueprint)
+    if settings.webchat_enabled:
+        from bot.ingress import webchat
+
+        webchat.install(app, runtime)
     if settings.sandbox:
         from bot.sandbox import install
 

@@ -104,11 +104,34 @@ def run(polling: bool) -> None:
         from bot.ingress.polling import Poller
 
         Poller(runtime, stop).start()
+    if settings.sandbox:
+        from bot.sandbox.demo import seed_when_empty
+
+        seed_when_empty(runtime)
     serve_in_process(app, settings, stop)
     stop.set()
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     running.stop()
+
+
+@cli.command("demo", with_appcontext=False)
+@click.option("--url", help="the running sandbox (default: http://HOST:PORT)")
+def demo(url: str | None) -> None:
+    """Fill the running sandbox with sample products, customers and conversations."""
+    from bot.runtime import Runtime
+    from bot.sandbox.demo import DemoError, check_server, play, seed_products
+
+    settings = _settings()
+    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    try:
+        check_server(base)
+        added = seed_products(Runtime.create(settings))
+        click.echo(f"{added} demo products added to the catalogue")
+        play(base, say=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"done: open {base}/sandbox")
 
 
 @cli.command("setup-webhooks")
@@ -141,7 +164,7 @@ def setup_webhooks(public_url: str) -> None:
 def _announce(settings: Settings) -> None:
     if settings.sandbox:
         log.warning("SANDBOX MODE: no platform credentials are set, so ShopRelay talks to "
-                    "fake LINE and Telegram servers inside this app.")
+                    "fake LINE, Telegram and Meta servers inside this app.")
         log.warning("Open http://%s:%s/sandbox to play customer and admin.",
                     settings.host, settings.port)
     for line in settings.describe():

@@ -23,6 +23,11 @@ SANDBOX_LINE_SECRET = "line-test-secret"
 SANDBOX_TELEGRAM_SECRET = "tg-test-secret"
 SANDBOX_ADMIN_CHAT_ID = -1002145678901
 SANDBOX_TOKEN = "123456:sandbox"
+SANDBOX_META_SECRET = "meta-test-secret"
+SANDBOX_PAGE_ID = "108234567890123"
+SANDBOX_INSTAGRAM_ID = "17841406234567890"
+# Nok, the sandbox's owner (Ton, the other sandbox admin, is an agent).
+SANDBOX_OWNER_ID = 5012345678
 
 
 class ConfigError(Exception):
@@ -70,6 +75,18 @@ class Settings:
     shop_timezone: str = "Asia/Bangkok"
     summary_time: str = "08:00"
 
+    # The shop's own web chat (🌐): on without credentials. Visitor tokens are signed
+    # with WEBCHAT_SECRET, or a key derived from the bot's secrets when it is unset.
+    webchat_enabled: bool = True
+    webchat_secret: str = ""
+    webchat_allowed_origins: tuple[str, ...] = ()  # besides PUBLIC_URL's own origin
+    webchat_max_image_bytes: int = 5 * 1024 * 1024
+    webchat_per_minute: int = 20
+    # Long polling: how long one request waits for a reply, and how many requests one
+    # web process holds at once (the rest are answered at once and ask again soon).
+    webchat_wait_seconds: float = 25.0
+    webchat_long_polls: int = 2
+
     worker_poll_seconds: float = 0.5
     sandbox: bool = False
 
@@ -116,13 +133,21 @@ class Settings:
         if self.line_enabled:
             lines.append(f"  API roots: {self.line_api_url}, {self.line_data_api_url}")
             if self.line_admin_group_id:
-                lines.append("  LINE admin group: set")
+                lines.append(f"  LINE admin group: {self.line_admin_group_id}")
         lines.append(f"facebook (messenger + comments): {state(self.facebook_enabled)}")
         lines.append(f"instagram (dm + comments): {state(self.instagram_enabled)}")
         pay = [name for name, on in (("PromptPay QR", self.shop_promptpay_id),
                                      ("bank account text", self.shop_bank_account)) if on]
         lines.append(f"invoices: {' + '.join(pay) if pay else 'off (set SHOP_PROMPTPAY_ID)'}")
         lines.append(f"morning summary: {self.summary_time} {self.shop_timezone}")
+        lines.append(f"web chat: {'on' if self.webchat_enabled else 'off'}")
+        if self.webchat_enabled:
+            lines.append("  allowed origins: PUBLIC_URL" + "".join(
+                f", {origin}" for origin in self.webchat_allowed_origins))
+            lines.append(f"  pictures up to {self.webchat_max_image_bytes:,} bytes; "
+                         f"{self.webchat_per_minute} messages a minute per visitor")
+            lines.append("  token secret: " + ("WEBCHAT_SECRET" if self.webchat_secret
+                                               else "derived from the bot's secrets"))
         return lines
 
 
@@ -169,9 +194,32 @@ def load_settings(
     env = read_environment(environ, env_file)
     _check_channels(env)
     _check_shop(env)
+    _check_line_admin_group(env)
+    _check_webchat(env)
     if not any(name in env for name in _CREDENTIALS):
         return _sandbox_settings(env)
     return _parse(env)
+
+
+def _check_webchat(env: Mapping[str, str]) -> None:
+    """Web chat limits must be positive, and origins plain scheme://host[:port]."""
+    for key in ("WEBCHAT_MAX_IMAGE_BYTES", "WEBCHAT_PER_MINUTE", "WEBCHAT_LONG_POLLS"):
+        if key in env and env[key].lstrip("-").isdigit() and int(env[key]) < 1:
+            raise ConfigError(f"{key} must be at least 1, got {env[key]!r}")
+    for entry in env.get("WEBCHAT_ALLOWED_ORIGINS", "").split(","):
+        origin = entry.strip().rstrip("/")
+        if origin and not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
+            raise ConfigError("WEBCHAT_ALLOWED_ORIGINS takes origins such as "
+                              f"https://shop.example.com, separated by commas; got {origin!r}")
+
+
+def _check_line_admin_group(env: Mapping[str, str]) -> None:
+    """A LINE group id is "C" and 32 hex digits; anything else would never match a group."""
+    group = env.get("LINE_ADMIN_GROUP_ID")
+    if group is not None and not re.fullmatch(r"C[0-9a-f]{32}", group):
+        raise ConfigError(
+            "LINE_ADMIN_GROUP_ID must be a LINE group id: C followed by 32 hex digits "
+            f"(33 characters), as logged when the bot joins the group; got {group!r}")
 
 
 def _check_shop(env: Mapping[str, str]) -> None:
@@ -213,6 +261,8 @@ def _parse(env: Mapping[str, str]) -> Settings:
 def _convert(key: str, name: str, raw: str) -> object:
     default = getattr(Settings(), name)
     try:
+        if name == "webchat_allowed_origins":
+            return tuple(o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip())
         if name == "telegram_owner_ids":
             return tuple(int(part) for part in raw.replace(" ", "").split(",") if part)
         if isinstance(default, bool):
@@ -243,6 +293,13 @@ def _sandbox_settings(env: Mapping[str, str]) -> Settings:
         line_channel_access_token="sandbox-line-token",
         line_api_url=f"{root}/line",
         line_data_api_url=f"{root}/line",
+        meta_app_secret=SANDBOX_META_SECRET,
+        meta_verify_token="verify-me",
+        facebook_page_id=SANDBOX_PAGE_ID,
+        facebook_page_access_token="sandbox-page-token",
+        instagram_account_id=SANDBOX_INSTAGRAM_ID,
+        graph_api_url=f"{root}/graph",
+        telegram_owner_ids=(SANDBOX_OWNER_ID,),
         public_url=base.public_url or f"http://{base.host}:{base.port}",
     )
 

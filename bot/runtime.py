@@ -32,7 +32,11 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+        sessions = make_sessionmaker(engine)
+        # Code deep inside a transaction (storing a customer message) may need a
+        # setting; every session carries them instead of every caller passing them.
+        sessions.configure(info={"settings": settings})
+        return cls(settings=settings, engine=engine, sessions=sessions)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -303,13 +303,57 @@ class MessageMap(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class LineGroupMessage(Base):
+    """A message the bot posted into the LINE admin group, and the conversation it
+    belongs to: an admin who quotes it (LINE's quotedMessageId) answers that
+    conversation. LINE message ids are strings and never leave this table."""
+
+    __tablename__ = "line_group_messages"
+    __table_args__ = (UniqueConstraint("shop_id", "line_message_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    line_message_id: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    # The customer message it relays; None for the bot's own answers about the conversation.
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LineState(Base):
+    """The shop's LINE account as the worker last saw it, and the LINE admin group's
+    own state: one row per shop."""
+
+    __tablename__ = "line_state"
+    __table_args__ = (UniqueConstraint("shop_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    # The monthly push quota, read by the worker (commands never call LINE):
+    # limit None means the plan has none.
+    quota_limit: Mapped[int | None] = mapped_column(Integer)
+    quota_used: Mapped[int | None] = mapped_column(Integer)
+    quota_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The admin group's latest unused reply token: single use, about a minute.
+    group_reply_token: Mapped[str | None] = mapped_column(String(128))
+    group_reply_token_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the group was last told how to answer (at most once every few minutes).
+    hint_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Quick-reply buttons past LINE's 13, behind the last answer's "More…" button.
+    more_buttons: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class Admin(Base):
     __tablename__ = "admins"
-    __table_args__ = (UniqueConstraint("shop_id", "telegram_user_id"),)
+    __table_args__ = (UniqueConstraint("shop_id", "telegram_user_id"),
+                      UniqueConstraint("shop_id", "line_user_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = _shop_fk()
-    telegram_user_id: Mapped[int] = mapped_column(BigInteger)
+    # An admin is known by the surface they write on: a Telegram user id, or the
+    # LINE user id of a member of the LINE admin group.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    line_user_id: Mapped[str | None] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # owner | admin | agent
     # The conversation ids of the last list this admin was shown, by row number
@@ -641,4 +685,36 @@ class CfReply(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     kind: Mapped[str] = mapped_column(String(10))  # private, public
     session_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebchatVisitor(Base):
+    """A visitor of the shop's own web chat: whom a signed token stands for, with the
+    name given when the chat was opened (the customer's name once they write)."""
+
+    __tablename__ = "webchat_visitors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = _shop_fk()
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_post_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebchatPost(Base):
+    """A message a web chat visitor posted, under the id their browser gave it: a
+    retried POST finds its first copy (and picture), and the per-visitor rate limit
+    counts these rows, so it holds across web processes."""
+
+    __tablename__ = "webchat_posts"
+    __table_args__ = (UniqueConstraint("visitor_id", "client_id"),
+                      Index("ix_webchat_posts_visitor_id_created_at", "visitor_id",
+                            "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("webchat_visitors.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    media_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

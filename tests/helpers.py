@@ -68,19 +68,41 @@ def line_body(*events: dict[str, Any]) -> dict[str, Any]:
 
 def line_text(text: str, *, user: str = SOMCHAI, reply_token: str | None = None,
               event_id: str | None = None, message_id: str | None = None,
-              timestamp: int = 1749881100123, quote_token: str = "q-token") -> dict[str, Any]:
+              timestamp: int = 1749881100123, quote_token: str = "q-token",
+              group: str | None = None, quoted: str | None = None) -> dict[str, Any]:
+    """A text message event; with `group`, written by `user` in that LINE group, and
+    with `quoted`, quoting the message of that id."""
     n = next(_ids)
+    message = {"type": "text", "id": message_id or f"5229018734024{n:05d}", "text": text,
+               "quoteToken": quote_token}
+    if quoted is not None:
+        message["quotedMessageId"] = quoted
     return {
         "type": "message",
-        "message": {"type": "text", "id": message_id or f"5229018734024{n:05d}", "text": text,
-                    "quoteToken": quote_token},
+        "message": message,
         "replyToken": reply_token or f"{n:032x}",
         "mode": "active",
         "timestamp": timestamp + n,
-        "source": {"type": "user", "userId": user},
+        "source": _line_source(user, group),
         "webhookEventId": event_id or f"01JXTEST{n:018d}",
         "deliveryContext": {"isRedelivery": False},
     }
+
+
+def line_postback(data: str, *, user: str = SOMCHAI, group: str | None = None,
+                  reply_token: str | None = None) -> dict[str, Any]:
+    """A button tap (a quick reply's postback action) as LINE's webhook sends it."""
+    n = next(_ids)
+    return {"type": "postback", "postback": {"data": data},
+            "replyToken": reply_token or f"{n:032x}", "mode": "active",
+            "timestamp": 1749881100123 + n, "source": _line_source(user, group),
+            "webhookEventId": f"01JXPOST{n:018d}", "deliveryContext": {"isRedelivery": False}}
+
+
+def _line_source(user: str, group: str | None) -> dict[str, str]:
+    if group is None:
+        return {"type": "user", "userId": user}
+    return {"type": "group", "groupId": group, "userId": user}
 
 
 def line_media(kind: str, message_id: str, *, user: str = SOMCHAI,

@@ -55,3 +55,25 @@ def test_a_customer_photo_is_relayed_and_an_admin_photo_reaches_them(
     assert post_telegram(client, answer).status_code == 200
     sent = fake_telegram.wait_for(lambda: fake_telegram.messages_in(PLOY))
     assert sent[0].kind == "photo" and sent[0].text == "มีค่ะ"
+
+
+def test_answers_to_two_customers_whose_chats_number_alike_both_arrive(
+    client: FlaskClient, fake_telegram: FakeTelegram, worker: Worker,
+) -> None:
+    for update_id, user in ((3, 7001000001), (4, 7001000002)):
+        update = json.loads(fixture_bytes("telegram/message__private_from_customer.json"))
+        update["update_id"] = update_id
+        update["message"]["from"].update(id=user, username=f"c{user}")
+        update["message"]["chat"].update(id=user, username=f"c{user}")
+        assert post_telegram(client, update).status_code == 200
+    topics = fake_telegram.wait_for(lambda: t if len(t := list(fake_telegram.topics.values())) == 2
+                                    else None)
+    for topic in topics:
+        thread = topic.thread_id
+        fake_telegram.wait_for(
+            lambda thread=thread: len(fake_telegram.messages_in(ADMIN_CHAT_ID, thread)) >= 2)
+        assert post_telegram(client, tg_update("มีค่ะ", thread_id=thread)
+                             ).status_code == 200
+    fake_telegram.wait_for(lambda: fake_telegram.messages_in(7001000001)
+                           and fake_telegram.messages_in(7001000002))
+    fake_telegram.wait_for(lambda: len(fake_telegram.reactions) == 2)

@@ -37,6 +37,7 @@ importlib.import_module("bot.commands.orders")
 importlib.import_module("bot.commands.order_status")
 importlib.import_module("bot.commands.order_lists")
 importlib.import_module("bot.commands.auto")
+importlib.import_module("bot.commands.stats")
 
 log = logging.getLogger("bot.commands")
 

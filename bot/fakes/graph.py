@@ -134,6 +134,15 @@ class FakeGraph(GraphCore):
             if instagram:
                 self._instagram_ids.add(str(user_id))
 
+    def number_from(self, first_id: int) -> None:
+        """Number the comments the Page writes from `first_id` on (never backwards).
+
+        A sandbox restarted on a kept database starts with an empty fake, and must
+        not hand out comment ids its database already remembers.
+        """
+        with self._lock:
+            self._next_comment = max(first_id - 1, self._next_comment)
+
     def make_unavailable(self, user_id: str) -> None:
         """The person blocked the Page or deleted their account: sends answer code 551."""
         with self._lock:

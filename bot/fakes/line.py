@@ -36,6 +36,9 @@ T = TypeVar("T")
 
 TEXT_LIMIT = 5000
 MAX_MESSAGES = 5
+QUICK_REPLY_ITEMS = 13
+ACTION_LABEL_LIMIT = 20
+POSTBACK_DATA_LIMIT = 300
 _AUTH_FAILED = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
 )
@@ -159,8 +162,42 @@ def _validate_messages(messages: Any) -> None:
             if (message.get("contents") or {}).get("type") not in ("bubble", "carousel"):
                 details.append({"message": "must be specified",
                                 "property": f"{prop}.contents.type"})
+        if isinstance(message, dict) and "quickReply" in message:
+            details += _quick_reply_errors(message["quickReply"], f"{prop}.quickReply")
     if details:
         raise _body_errors(details)
+
+
+def _quick_reply_errors(quick: Any, prop: str) -> list[dict[str, str]]:
+    """LINE's quick reply rules: 1 to 13 items, each an action with a label of at most
+    20 characters; postback data of at most 300 characters."""
+    items = quick.get("items") if isinstance(quick, dict) else None
+    if not isinstance(items, list) or not 1 <= len(items) <= QUICK_REPLY_ITEMS:
+        return [{"message": "Size must be between 1 and 13", "property": f"{prop}.items"}]
+    details = []
+    for index, item in enumerate(items):
+        where = f"{prop}.items[{index}]"
+        action = item.get("action") if isinstance(item, dict) else None
+        if not isinstance(item, dict) or item.get("type") != "action" \
+                or not isinstance(action, dict) or not action.get("type"):
+            details.append({"message": "must be specified", "property": f"{where}.action"})
+            continue
+        label = action.get("label")
+        if action["type"] in ("postback", "message", "uri") and (
+                not isinstance(label, str) or not 0 < _utf16_len(label) <= ACTION_LABEL_LIMIT):
+            details.append({"message": "Length must be between 1 and 20",
+                            "property": f"{where}.action.label"})
+        if action["type"] == "postback":
+            data = action.get("data")
+            if not isinstance(data, str) or not 0 < len(data) <= POSTBACK_DATA_LIMIT:
+                details.append({"message": "Length must be between 1 and 300",
+                                "property": f"{where}.action.data"})
+            shown = action.get("displayText")
+            if shown is not None and (not isinstance(shown, str)
+                                      or not 0 < len(shown) <= POSTBACK_DATA_LIMIT):
+                details.append({"message": "Length must be between 1 and 300",
+                                "property": f"{where}.action.displayText"})
+    return details
 
 
 class FakeLine:
@@ -205,6 +242,15 @@ class FakeLine:
         with self._lock:
             self._tokens[token] = _ReplyToken(to, self._clock())
         return token
+
+    def number_from(self, first_id: int) -> None:
+        """Number the next sent messages from `first_id` on (never backwards).
+
+        A sandbox restarted on a kept database starts with an empty fake, and must
+        not hand out message ids its database already remembers.
+        """
+        with self._lock:
+            self._next_message_id = max(first_id - 1, self._next_message_id)
 
     def set_monthly_limit(self, limit: int | None) -> None:
         """Limit delivered pushes this month; None means no limit (quota type "none")."""

@@ -144,6 +144,15 @@ class FakeTelegram(TelegramMethods):
         with self._cond:
             return self._new_id(chat_id)
 
+    def number_from(self, chat_id: int, first_id: int) -> None:
+        """Number the chat's next messages from `first_id` on (never backwards).
+
+        A sandbox restarted on a kept database starts with an empty fake, and must
+        not hand out message ids its database already remembers.
+        """
+        with self._cond:
+            self._next_id[chat_id] = max(first_id, self._new_id(chat_id))
+
     def delete_topic(self, thread_id: int) -> None:
         """Simulate an admin deleting a topic: its messages go, sends into it fail."""
         with self._cond:

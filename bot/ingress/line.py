@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from linebot.v3.webhook import SignatureValidator
 
-from bot.events import Attachment, InboundEvent, from_millis
+from bot.events import MESSAGE_KINDS, Attachment, InboundEvent, from_millis
 from bot.ingress.http import accept_signed_events
 from bot.runtime import runtime_of
 
@@ -27,7 +27,7 @@ blueprint = Blueprint("line", __name__)
 
 # Events that say nothing an admin must answer. They are acknowledged and logged.
 IGNORED_EVENTS = frozenset(
-    {"join", "leave", "memberJoined", "memberLeft", "beacon", "accountLink", "things",
+    {"leave", "memberJoined", "memberLeft", "beacon", "accountLink", "things",
      "videoPlayComplete", "activated", "deactivated", "botSuspended", "botResumed",
      "membership", "module"}
 )
@@ -252,6 +252,17 @@ def parse_postback(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent:
     return InboundEvent(kind="postback", data=data, **base)
 
 
+def parse_join(raw: dict[str, Any], base: dict[str, Any]) -> None:
+    """The bot was invited into a group: how a shop finds its LINE admin group's id."""
+    group = base["thread_key"]
+    if group.startswith("C"):
+        log.info("LINE: the bot joined the group %s. To make it the LINE admin group, put "
+                 "LINE_ADMIN_GROUP_ID=%s in the configuration and restart.", group, group)
+    else:
+        log.info("LINE: the bot joined the multi-person chat %s (only a group can be the "
+                 "LINE admin group)", group)
+
+
 def parse_unsend(raw: dict[str, Any], base: dict[str, Any]) -> InboundEvent:
     unsend = raw.get("unsend") or {}
     if not isinstance(unsend.get("messageId"), str):
@@ -266,6 +277,7 @@ EVENT_PARSERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], InboundEvent
     "unfollow": parse_unfollow,
     "postback": parse_postback,
     "unsend": parse_unsend,
+    "join": parse_join,
 }
 
 
@@ -281,20 +293,19 @@ def webhook() -> Response:
             runtime.settings.line_admin_group_id, payload, events))
 
 
+# What admins do in the LINE admin group that the relay acts on (bot.relay.line_group_in).
+ADMIN_GROUP_KINDS = MESSAGE_KINDS | {"postback"}
+
+
 def _customers_only(admin_group_id: str, payload: dict[str, Any],
                     events: list[InboundEvent]) -> list[InboundEvent]:
+    """The LINE admin group is never a customer: its messages and button taps are
+    stored for the worker to act on as admins' actions, the rest is dropped."""
     if not payload["events"]:
         log.info("LINE verification request acknowledged")
-    _drop_admin_group(admin_group_id, events)
-    return events
-
-
-def _drop_admin_group(admin_group_id: str, events: list[InboundEvent]) -> int:
-    """Messages in the LINE admin group are admins talking, never customers."""
-    if not admin_group_id:
-        return 0
-    before = len(events)
-    events[:] = [e for e in events if e.thread_key != admin_group_id]
-    if len(events) != before:
-        log.info("LINE admin group messages are not customer messages; not relayed")
-    return before - len(events)
+    kept = [e for e in events if not admin_group_id or e.thread_key != admin_group_id
+            or e.kind in ADMIN_GROUP_KINDS]
+    if len(kept) != len(events):
+        log.info("LINE admin group: %d event(s) that are not admins' actions dropped",
+                 len(events) - len(kept))
+    return kept

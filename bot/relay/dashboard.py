@@ -33,6 +33,15 @@ def queue_dashboard(session: Session, shop_id: int) -> None:
 
 
 def dashboard_text(session: Session, shop_id: int) -> str:
+    return "\n".join([
+        f"📊 <b>Dashboard</b> · {utcnow():%H:%M:%S} UTC",
+        *totals_lines(session, shop_id),
+        "/inbox /unread /archived · /help",
+    ])
+
+
+def totals_lines(session: Session, shop_id: int) -> list[str]:
+    """Conversations per menu, then per channel (the dashboard's and /stats' lines)."""
     def count(name: str) -> int:
         return session.scalar(select(func.count()).select_from(Conversation).where(
             Conversation.shop_id == shop_id, MENUS[name].where)) or 0
@@ -45,12 +54,7 @@ def dashboard_text(session: Session, shop_id: int) -> str:
         for name in STATUS_MENUS)
     channels = " · ".join(f"{menu.title} {n}" for menu in MENUS.values()
                           if menu.name not in STATUS_MENUS and (n := count(menu.name)))
-    return "\n".join([
-        f"📊 <b>Dashboard</b> · {utcnow():%H:%M:%S} UTC",
-        menus,
-        channels or "No conversations yet.",
-        "/inbox /unread /archived · /help",
-    ])
+    return [menus, channels or "No conversations yet."]
 
 
 def update_dashboard(ctx: WorkerContext, item: Claimed) -> None:

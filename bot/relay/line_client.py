@@ -78,6 +78,18 @@ class LineClient:
             used = self.api.get_message_quota_consumption().total_usage
         return max(0, int(quota.value or 0) - int(used or 0))
 
+    def quota(self) -> tuple[int | None, int]:
+        """This month's push limit (None when the plan has none) and pushes used."""
+        with _translated("read LINE's monthly message quota"):
+            quota = self.api.get_message_quota()
+            used = self.api.get_message_quota_consumption().total_usage
+        limit = int(quota.value or 0) if quota.type == "limited" else None
+        return limit, int(used or 0)
+
+    def group_member_name(self, group_id: str, user_id: str) -> str:
+        with _translated("read a LINE group member's name"):
+            return str(self.api.get_group_member_profile(group_id, user_id).display_name)
+
     def content(self, message_id: str) -> tuple[bytes, str]:
         with _translated("download the customer's file from LINE"):
             response = self.blob.get_message_content_with_http_info(message_id)

@@ -16,11 +16,13 @@ ADMIN_DESTINATION = "telegram"
 def queue_reply(session: Session, shop_id: int, conversation: Conversation, admin: Admin, *,
                 text: str | None, photo_file_id: str | None, admin_chat_id: int,
                 admin_message_id: int | None, quote_of: int | None = None,
-                private: bool = False, key: str | None = None) -> Message:
+                private: bool = False, key: str | None = None,
+                surface: str | None = None) -> Message:
     """Store the admin's answer and queue its delivery on the customer's channel.
 
     `quote_of` is the customer message the admin replied to in Telegram: LINE
-    quotes it, and a comment answer goes under that very comment.
+    quotes it, and a comment answer goes under that very comment. `surface` names
+    an admin surface other than the Telegram group ("line_group") that hears back.
     """
     data: dict[str, object] = {"private": True} if private else {}
     quoted = session.get(Message, quote_of) if quote_of is not None else None
@@ -34,14 +36,16 @@ def queue_reply(session: Session, shop_id: int, conversation: Conversation, admi
     return queue_to_customer(session, shop_id, conversation, admin_id=admin.id, text=text,
                              attachments=attachments, data=data,
                              key=key or f"reply:{admin_chat_id}:{admin_message_id}",
-                             admin_chat_id=admin_chat_id, admin_message_id=admin_message_id)
+                             admin_chat_id=admin_chat_id, admin_message_id=admin_message_id,
+                             surface=surface)
 
 
 def queue_to_customer(session: Session, shop_id: int, conversation: Conversation, *,
                       admin_id: int | None, text: str | None, key: str,
                       attachments: list[dict[str, Any]] | None = None,
                       data: dict[str, Any] | None = None, admin_chat_id: int | None = None,
-                      admin_message_id: int | None = None) -> Message:
+                      admin_message_id: int | None = None,
+                      surface: str | None = None) -> Message:
     """Store an outbound message and queue its delivery on the customer's channel.
 
     Without `admin_message_id` it is the shop's own message (an invoice, a
@@ -56,10 +60,12 @@ def queue_to_customer(session: Session, shop_id: int, conversation: Conversation
     )
     session.add(message)
     session.flush()
+    payload: dict[str, Any] = {"message_id": message.id, "admin_chat_id": admin_chat_id,
+                               "admin_message_id": admin_message_id}
+    if surface is not None:
+        payload["surface"] = surface
     enqueue(session, shop_id=shop_id, destination=conversation.channel, kind="send_to_customer",
-            payload={"message_id": message.id, "admin_chat_id": admin_chat_id,
-                     "admin_message_id": admin_message_id},
-            idempotency_key=key, conversation_id=conversation.id)
+            payload=payload, idempotency_key=key, conversation_id=conversation.id)
     return message
 
 

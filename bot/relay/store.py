@@ -20,6 +20,8 @@ from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_js
 from bot.relay.autosave import autosave
 from bot.relay.cf_capture import CHAT_CHANNELS, capture, queue_auto_invoice
 from bot.relay.dashboard import queue_dashboard
+from bot.relay.line_group import queue_relay as queue_line_group_relay
+from bot.relay.line_group_in import take_group_event
 from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.relay.slips import queue_slip_check
@@ -114,9 +116,13 @@ def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool
 
 
 def route_in(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
-    """Route an accepted event inside the caller's transaction."""
-    return store_event(session, shop_id, event_from_json(payload["event"]),
-                       received_at=datetime.fromisoformat(payload["received_at"]))
+    """Route an accepted event inside the caller's transaction. The LINE admin
+    group's events are admins' actions, never a customer's."""
+    event = event_from_json(payload["event"])
+    received_at = datetime.fromisoformat(payload["received_at"])
+    if take_group_event(session, shop_id, event, received_at):
+        return True
+    return store_event(session, shop_id, event, received_at=received_at)
 
 
 def store_event(session: Session, shop_id: int, event: InboundEvent,
@@ -165,6 +171,10 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     )
     if event.kind in MESSAGE_KINDS:
         queue_dashboard(session, shop_id)
+        # The LINE admin group (when set) gets every customer message too.
+        queue_line_group_relay(session, shop_id, message_id,
+                               key=f"{event.channel}:{event.event_id}",
+                               lane=f"{event.channel}-media:{conversation.id}")
     if event.kind == "image":
         queue_slip_check(session, shop_id, conversation, message_id,
                          key=f"{event.channel}:{event.event_id}")

@@ -280,16 +280,22 @@ def notify(ctx: WorkerContext, item: Claimed) -> None:
         with ctx.runtime.sessions() as session:
             thread_id = session.scalar(select(Conversation.topic_id).where(
                 Conversation.id == int(payload["conversation_id"])))
-    markup = keyboard(payload.get("buttons"))
-    try:
-        ctx.telegram.send(bot.send_message(
-            ctx.admin_chat_id, payload["text"], parse_mode=ParseMode.HTML,
-            message_thread_id=thread_id, reply_parameters=reply, reply_markup=markup,
-            link_preview_options=NO_PREVIEW))
-    except TopicGone:
-        ctx.telegram.send(bot.send_message(ctx.admin_chat_id, payload["text"],
-                                           parse_mode=ParseMode.HTML, reply_parameters=reply,
-                                           reply_markup=markup, link_preview_options=NO_PREVIEW))
+    # A long note (/help, a long list) goes in pieces cut at line ends, so no HTML
+    # tag is cut; the buttons go under the last piece.
+    pieces = split_text(payload["text"], TELEGRAM_TEXT_LIMIT)
+    for n, piece in enumerate(pieces):
+        markup = keyboard(payload.get("buttons")) if n == len(pieces) - 1 else None
+        try:
+            ctx.telegram.send(bot.send_message(
+                ctx.admin_chat_id, piece, parse_mode=ParseMode.HTML,
+                message_thread_id=thread_id, reply_parameters=reply, reply_markup=markup,
+                link_preview_options=NO_PREVIEW))
+        except TopicGone:
+            thread_id = None
+            ctx.telegram.send(bot.send_message(
+                ctx.admin_chat_id, piece, parse_mode=ParseMode.HTML, reply_parameters=reply,
+                reply_markup=markup, link_preview_options=NO_PREVIEW))
+        reply = None
 
 
 def edit_note(ctx: WorkerContext, item: Claimed) -> None:

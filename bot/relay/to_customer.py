@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import update
 
-from bot.relay import render
+from bot.relay import line_group, render
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
 from bot.relay.dashboard import queue_dashboard
@@ -47,6 +47,8 @@ def send_to_customer(ctx: WorkerContext, item: Claimed) -> None:
             enqueue(session, shop_id=conversation.shop_id, destination=ADMIN_DESTINATION,
                     kind="mark_delivered", payload={"message_id": admin_message_id},
                     idempotency_key=f"delivered:{message.id}", conversation_id=conversation.id)
+        if item.payload.get("surface") == line_group.SURFACE:
+            line_group.reply_delivered(session, conversation, message)
 
 
 def fetch_media(ctx: WorkerContext, item: Claimed) -> None:
@@ -70,3 +72,5 @@ def customer_send_failed(ctx: WorkerContext, item: Claimed, error: SendError) ->
                          "thread_id": conversation.topic_id,
                          "reply_to": item.payload.get("admin_message_id")},
                 idempotency_key=f"failed:{message.id}", conversation_id=conversation.id)
+        if item.payload.get("surface") == line_group.SURFACE:
+            line_group.reply_failed(session, conversation, message, error.reason)

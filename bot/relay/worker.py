@@ -20,6 +20,7 @@ from bot.relay import (
     cf_backfill,
     cf_capture,
     cf_digest,
+    line_group_jobs,
     order_reports,
     order_view,
     outbox,
@@ -86,6 +87,10 @@ HANDLERS: dict[str, Handler] = {
     "send_to_customer": Handler(send_to_customer, on_failure=customer_send_failed),
     "fetch_media": Handler(fetch_media),
     "route_event": Handler(route_accepted),
+    "relay_to_line_group": Handler(line_group_jobs.relay_to_line_group),
+    "send_to_line_group": Handler(line_group_jobs.send_to_line_group),
+    "line_admin_profile": Handler(line_group_jobs.admin_profile),
+    "line_quota": Handler(line_group_jobs.quota_check),
 }
 
 # Sends to customers wait on the platforms (each call a round trip); several
@@ -98,7 +103,9 @@ THREADS: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest",),
     "admin-chat": ("telegram",),
     # Telegram customers are answered by the admin-chat thread, which holds the bot.
-    "customers": ("line", "messenger", "instagram_dm", "facebook_comment", "instagram_comment"),
+    # The LINE admin group ("line_admin") is served with the LINE client here too.
+    "customers": ("line", "messenger", "instagram_dm", "facebook_comment", "instagram_comment",
+                  "webchat", "line_admin"),
 }
 
 

@@ -51,6 +51,7 @@ def adapter_for(channel: str) -> ChannelAdapter:
     from bot.relay.channels.line import LineAdapter
     from bot.relay.channels.meta import MessengerAdapter
     from bot.relay.channels.telegram import TelegramCustomerAdapter
+    from bot.relay.channels.webchat import WebchatAdapter
 
     adapters: dict[str, ChannelAdapter] = {
         "line": LineAdapter(),
@@ -59,6 +60,7 @@ def adapter_for(channel: str) -> ChannelAdapter:
         "facebook_comment": CommentAdapter("facebook_comment"),
         "instagram_comment": CommentAdapter("instagram_comment"),
         "telegram": TelegramCustomerAdapter(),
+        "webchat": WebchatAdapter(),
     }
     try:
         return adapters[channel]

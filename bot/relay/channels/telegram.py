@@ -58,7 +58,9 @@ class TelegramCustomerAdapter(DirectChannel):
             else:
                 result = telegram.run(telegram.bot.send_photo(
                     chat_id, value, caption=text if kind == "photo+caption" else None))
-            sent.append(str(result.message_id))
+            # Each private chat numbers its messages from 1: the id alone is not unique
+            # (inbound ones are keyed the same way, "chat:message").
+            sent.append(f"{chat_id}:{result.message_id}")
             record_progress(ctx, message, index + 1, sent)
         return sent
 
