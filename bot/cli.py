@@ -65,8 +65,7 @@ def worker() -> None:
     running = Worker(runtime).start()
     scheduler = start_scheduler(runtime)
     _wait_for_signal()
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
+    scheduler.shutdown(wait=False)
     running.stop()
 
 
@@ -110,8 +109,7 @@ def run(polling: bool) -> None:
         seed_when_empty(runtime)
     serve_in_process(app, settings, stop)
     stop.set()
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
+    scheduler.shutdown(wait=False)
     running.stop()
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -422,6 +423,10 @@ class Product(Base):
     price_satang: Mapped[int] = mapped_column(BigInteger)
     stock: Mapped[int] = mapped_column(Integer)
     reserved: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "tracked": stock counts down and sells out; "preorder" and "untracked" never
+    # sell out and reserve nothing (bot/orders/catalogue.py STOCK_MODES).
+    stock_mode: Mapped[str] = mapped_column(String(10), default="tracked",
+                                            server_default="tracked")
     weight_grams: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -589,6 +594,12 @@ class AutoSettings(Base):
     grace_minutes: Mapped[int] = mapped_column(Integer, default=30)
     public_reply: Mapped[str | None] = mapped_column(Text)
     sold_out_reply: Mapped[str | None] = mapped_column(Text)
+    # A comment the customer removes cancels the lines it ordered (else it is flagged).
+    delete_cancels: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                 server_default=false())
+    # Unpaid automatic orders older than this are canceled and their units go to the
+    # waiting lists; None keeps them until an admin acts.
+    hold_hours: Mapped[int | None] = mapped_column(Integer)
     # The "Automated invoice" topic and its digest message, edited in place.
     digest_topic_id: Mapped[int | None] = mapped_column(BigInteger)
     digest_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -41,6 +41,17 @@ def test_a_csv_with_thai_names_and_a_bom_round_trips() -> None:
     assert parse_csv(to_csv(rows)) == (rows, [])
 
 
+def test_a_stock_column_may_say_preorder_or_untracked() -> None:
+    rows, problems = parse_csv("code,name,price,stock\nP01,เสื้อพรีออเดอร์,590,Pre-order\n"
+                               "U01,สติกเกอร์,20,untracked\n".encode())
+    assert problems == []
+    assert [(r.code, r.stock, r.stock_mode) for r in rows] == [
+        ("P01", 0, "preorder"), ("U01", 0, "untracked")]
+    assert b"P01,\xe0" in to_csv(rows) and b",preorder" in to_csv(rows)
+    assert parse_csv(to_csv(rows)) == (rows, [])
+    assert "or preorder" in parse_csv(b"code,name,price,stock\nA1,x,1,many\n")[1][0]
+
+
 def test_an_import_is_all_rows_or_none_with_every_problem_by_line() -> None:
     data = ("code,name,price,stock\nA01,เสื้อ,390,5\nA 2,กางเกง,250,3\nA03,หมวก,abc,1\n"
             "A01,ซ้ำ,100,1\nA04,ถุง,50\n").encode()

@@ -14,6 +14,7 @@ from bot.commands import (
     CommandError,
     Invocation,
     Reply,
+    auto_set,
     button,
     callback_data,
     command,
@@ -58,11 +59,13 @@ def _state(inv: Invocation) -> str:
         f" · the same code again {'replaces' if auto.repeat == 'replace' else 'adds to'} "
         f"the quantity · at most {auto.max_qty} per code",
         f"Live: {capturing} · grace after /live stop {auto.grace_minutes} min",
+        auto_set.summary(auto),
     ])
 
 
-@command("auto", usage="[on|off [posts|live|all] | mode keyword|code | pause]", role="admin",
-         help="automated invoices from CF comments: switch on or off, the mode, pause")
+@command("auto", usage="[on|off [posts|live|all] | mode keyword|code | pause | set NAME VALUE]",
+         role="admin",
+         help="automated invoices from CF comments: on or off, the mode, pause, settings")
 def auto(inv: Invocation, cmd: Command) -> Reply:
     settings = auto_settings(inv.session, inv.shop_id)
     args = [a.lower() for a in cmd.args]
@@ -80,8 +83,12 @@ def auto(inv: Invocation, cmd: Command) -> Reply:
         settings.mode = args[1]
     elif args[0] == "pause" and len(args) == 1:
         settings.paused = True
+    elif args[0] == "set":
+        if not auto_set.apply_setting(settings, cmd.rest.strip()[len("set"):]):
+            return Reply(auto_set.usage())
     else:
-        raise CommandError("Try /auto on, /auto off live, /auto mode code or /auto pause")
+        raise CommandError("Try /auto on, /auto off live, /auto mode code, /auto pause "
+                           "or /auto set")
     return Reply(_state(inv))
 
 

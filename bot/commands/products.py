@@ -18,13 +18,15 @@ from bot.commands import (
 )
 from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
 from bot.orders.catalogue import (
+    STOCK_MODES,
     CatalogueError,
     baht,
     parse_code,
     parse_price,
-    parse_stock,
+    parse_stock_value,
     parse_weight,
 )
+from bot.orders.orders import stock_change_problem
 from bot.relay.outbox import enqueue
 from db.models import Product, utcnow
 
@@ -56,12 +58,8 @@ def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
         .offset(number * PAGE_SIZE).limit(PAGE_SIZE))
     lines = ["<b>🛍 Products</b>"]
     for product in products:
-        left = product.stock - product.reserved
-        stock = "sold out" if left <= 0 else f"{left} left"
-        if product.reserved:
-            stock += f" ({product.reserved} on orders)"
         lines.append(f"<b>{escape(product.code)}</b> {escape(product.name)} · "
-                     f"{baht(product.price_satang)} · {stock}")
+                     f"{baht(product.price_satang)} · {stock_label(product)}")
     if total == 0:
         lines.append("No products yet. /product add A01 390 10 ชื่อสินค้า adds one; "
                      "/import reads a CSV file.")
@@ -101,6 +99,7 @@ def _code(raw: str) -> str:
 
 
 @command("product", usage="add CODE PRICE STOCK NAME… | set CODE price|stock|name|weight VALUE"
+         " (STOCK: a count, preorder or untracked)"
          " | del CODE", role="admin", help="add, change or remove a product")
 def product(inv: Invocation, cmd: Command) -> Reply:
     action = cmd.args[0].lower() if cmd.args else ""
@@ -128,12 +127,13 @@ def _add(inv: Invocation, cmd: Command) -> Reply:
                                                     Product.code == code)).first():
         raise CommandError(f"{code} exists already; /product set {code} price 390 changes it")
     name = cmd.rest.split(None, 4)[4].strip()
+    stock, mode = parse_stock_value(cmd.args[3])
     new = Product(shop_id=inv.shop_id, code=code, name=name[:200],
-                  price_satang=parse_price(cmd.args[2]), stock=parse_stock(cmd.args[3]),
-                  created_at=utcnow())
+                  price_satang=parse_price(cmd.args[2]), stock=stock, stock_mode=mode,
+                  reserved=0, created_at=utcnow())
     inv.session.add(new)
     return Reply(f"✅ {escape(code)} {escape(new.name)} · {baht(new.price_satang)} · "
-                 f"{new.stock} in stock")
+                 + STOCK_MODES.get(mode, f"{stock} in stock"))
 
 
 def _set(inv: Invocation, cmd: Command) -> Reply:
@@ -142,14 +142,27 @@ def _set(inv: Invocation, cmd: Command) -> Reply:
     if field not in FIELDS:
         raise CommandError("Change price, stock, name or weight: /product set A01 stock 20")
     raw = cmd.rest.split(None, 3)[3].strip()
-    value: object = {"price": parse_price, "stock": parse_stock,
+    if field == "stock":
+        stock, mode = parse_stock_value(raw)
+        problem = stock_change_problem(inv.session, found, stock, mode)
+        if problem:
+            raise CommandError(problem)
+        found.stock, found.stock_mode = stock, mode
+        return Reply(f"✅ {escape(found.code)}: stock is now {stock_label(found)}")
+    value: object = {"price": parse_price,
                      "weight": parse_weight}.get(field, lambda v: v[:200])(raw)
-    if field == "stock" and isinstance(value, int) and value < found.reserved:
-        raise CommandError(f"{found.reserved} of {found.code} are reserved by open orders, so "
-                           f"its stock cannot go below {found.reserved}")
     setattr(found, FIELDS[field], value)
     return Reply(f"✅ {escape(found.code)}: {field} is now "
                  f"{baht(found.price_satang) if field == 'price' else escape(str(value))}")
+
+
+def stock_label(product: Product) -> str:
+    """What /products says of a product's stock."""
+    if product.stock_mode in STOCK_MODES:
+        return STOCK_MODES[product.stock_mode]
+    left = product.stock - product.reserved
+    label = "sold out" if left <= 0 else f"{left} left"
+    return label + (f" ({product.reserved} on orders)" if product.reserved else "")
 
 
 @command("import", role="admin",

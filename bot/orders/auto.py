@@ -64,7 +64,7 @@ def apply(session: Session, shop_id: int, customer_id: int, conversation_id: int
     The customer's open order is joined (one open order per customer); one is opened
     only when a unit can be had, so a sold-out wish leaves no empty order behind."""
     if parsed.kind == "cancel":
-        return _cancel(session, customer_id, parsed)
+        return cancel(session, customer_id, parsed)
     done = Applied(open_order_of(session, customer_id))
     for item in parsed.items:
         _one(session, (shop_id, customer_id, conversation_id), item, repeat, done, written_at,
@@ -110,7 +110,8 @@ def _one(session: Session, who: tuple[int, int, int], item: Item, repeat: str,
     done.added.append((item.code, line.qty))
 
 
-def _cancel(session: Session, customer_id: int, parsed: Parsed) -> Applied:
+def cancel(session: Session, customer_id: int, parsed: Parsed) -> Applied:
+    """The customer's automatic order, or the codes named, canceled."""
     order = open_order_of(session, customer_id)
     if order is None or order.source != SOURCE:
         return Applied(problem="no automatic order to cancel")

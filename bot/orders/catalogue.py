@@ -32,6 +32,7 @@ class ProductRow:
     price_satang: int
     stock: int
     weight_grams: int | None = None
+    stock_mode: str = "tracked"
 
 
 def parse_code(raw: str) -> str:
@@ -57,8 +58,27 @@ def parse_price(raw: str) -> int:
 
 def parse_stock(raw: str) -> int:
     if not raw.strip().isdigit() or int(raw) > MAX_STOCK:
-        raise CatalogueError(f"{raw!r} is not a stock count; type a whole number like 12")
+        raise CatalogueError(f"{raw!r} is not a stock count; type a whole number like 12, "
+                             "or preorder, or untracked")
     return int(raw)
+
+
+# Products that never sell out: open for pre-order (made or bought once ordered),
+# or simply not counted. Their orders reserve nothing.
+STOCK_MODES = {"preorder": "pre-order", "untracked": "not counted"}
+
+
+def parse_stock_value(raw: str) -> tuple[int, str]:
+    """A stock column or value: a count, or one of STOCK_MODES (stock, mode)."""
+    word = raw.strip().lower().replace("-", "")
+    if word in STOCK_MODES:
+        return 0, word
+    return parse_stock(raw), "tracked"
+
+
+def stock_value(stock: int, mode: str) -> str:
+    """What parse_stock_value reads back: the count, or the mode's word."""
+    return str(stock) if mode == "tracked" else mode
 
 
 def parse_weight(raw: str) -> int | None:
@@ -100,8 +120,9 @@ def parse_csv(data: bytes) -> tuple[list[ProductRow], list[str]]:
             name = record[1].strip()
             if not name or len(name) > 200:
                 raise CatalogueError("the name is empty or over 200 characters")
-            row = ProductRow(code, name, parse_price(record[2]), parse_stock(record[3]),
-                             parse_weight(record[4]) if len(record) == 5 else None)
+            stock, mode = parse_stock_value(record[3])
+            row = ProductRow(code, name, parse_price(record[2]), stock,
+                             parse_weight(record[4]) if len(record) == 5 else None, mode)
         except CatalogueError as exc:
             problems.append(f"line {line}: {exc}")
             continue
@@ -124,6 +145,7 @@ def to_csv(rows: list[ProductRow]) -> bytes:
     for row in rows:
         whole, part = divmod(row.price_satang, 100)
         writer.writerow([row.code, row.name, f"{whole}.{part:02d}" if part else str(whole),
-                         row.stock, "" if row.weight_grams is None else row.weight_grams])
+                         stock_value(row.stock, row.stock_mode),
+                         "" if row.weight_grams is None else row.weight_grams])
     # With a byte-order mark so that Excel reads the Thai names as UTF-8.
     return ("\ufeff" + out.getvalue()).encode("utf-8")

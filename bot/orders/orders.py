@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.orders.catalogue import CatalogueError
 from bot.orders.money import Totals, totals
-from bot.orders.status import ACTIVE, LABELS, OPEN, can_move, why_not
+from bot.orders.status import ACTIVE, LABELS, OPEN, UNSHIPPED, can_move, why_not
 from db.engine import insert_if_absent
 from db.models import Order, OrderEvent, OrderLine, Product, utcnow
 
@@ -190,7 +190,8 @@ def _move(session: Session, order: Order, target: str, admin_id: int | None,
         # The units leave the shop: out of stock and out of the reservation.
         for line in order.lines:
             if line.product_id is not None:
-                session.execute(update(Product).where(Product.id == line.product_id).values(
+                session.execute(update(Product).where(Product.id == line.product_id,
+                                                      Product.stock_mode == "tracked").values(
                     stock=Product.stock - line.qty, reserved=Product.reserved - line.qty))
         order.shipped_at = now
     elif target == "paid":
@@ -208,11 +209,37 @@ def touch(order: Order) -> None:
     order.updated_at = utcnow()
 
 
+UNLIMITED = 10**9  # what a pre-order or uncounted product has left
+
+
+def stock_change_problem(session: Session, product: Product, stock: int, mode: str
+                         ) -> str | None:
+    """Why the product's stock cannot become `stock` (or `mode`) now, or None."""
+    if mode != product.stock_mode:
+        # Reservations are kept only for counted stock: switching with units on
+        # unshipped orders would lose or double them.
+        on_orders = session.scalar(select(func.count()).select_from(OrderLine).join(
+            Order, OrderLine.order_id == Order.id).where(
+            OrderLine.product_id == product.id, Order.status.in_(UNSHIPPED)))
+        if on_orders:
+            return (f"{product.code} is on {on_orders} unshipped order(s); its stock can "
+                    f"change to {mode if mode != 'tracked' else 'a count'} once they are "
+                    "shipped or canceled")
+    elif mode == "tracked" and stock < product.reserved:
+        return (f"{product.reserved} of {product.code} are reserved by open orders, so its "
+                f"stock cannot go below {product.reserved}")
+    return None
+
+
 def available(product: Product) -> int:
+    if product.stock_mode != "tracked":
+        return UNLIMITED
     return product.stock - product.reserved
 
 
 def _reserve(session: Session, product: Product, qty: int) -> None:
+    if product.stock_mode != "tracked":
+        return
     taken = session.execute(
         update(Product).where(Product.id == product.id,
                               Product.stock - Product.reserved >= qty)
@@ -229,7 +256,8 @@ def _reserve(session: Session, product: Product, qty: int) -> None:
 
 def _release(session: Session, product_id: int | None, qty: int) -> None:
     if product_id is not None:
-        session.execute(update(Product).where(Product.id == product_id)
+        session.execute(update(Product).where(Product.id == product_id,
+                                              Product.stock_mode == "tracked")
                         .values(reserved=Product.reserved - qty)
                         .execution_options(synchronize_session=False))
 

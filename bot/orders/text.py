@@ -7,6 +7,7 @@ customer may be either; admin-facing words are English.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -161,3 +162,16 @@ def open_a_chat_text() -> str:
     """For a comment whose private reply is used up: the invoice cannot go in public."""
     return ("ยอดชำระพร้อมแล้วค่ะ 🙏 รบกวนทักแชตเพจเพื่อรับใบแจ้งยอดนะคะ / "
             "Your invoice is ready — please send us a message so we can send it privately.")
+
+
+TEMPLATE_HELP = "placeholders: {name} {order_no} {total} {codes}"
+_BRACKETS = re.compile(r"\[(name|order_no|total|codes)\]")
+
+
+def fill(template: str, **values: str) -> str:
+    """A shop's customer-facing template with its placeholders filled in ({name} or
+    [name], as the reference product writes them)."""
+    text = _BRACKETS.sub(r"{\1}", template)
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text

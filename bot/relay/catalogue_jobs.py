@@ -9,6 +9,7 @@ from telegram import InputFile, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.orders.catalogue import ProductRow, parse_csv, to_csv
+from bot.orders.orders import stock_change_problem
 from bot.relay.context import WorkerContext
 from bot.relay.outbound import queue_note
 from bot.relay.outbox import Claimed
@@ -32,9 +33,9 @@ def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
         if rows:
             existing = {p.code: p for p in session.scalars(select(Product).where(
                 Product.shop_id == item.shop_id, Product.code.in_([r.code for r in rows])))}
-            held = [f"{row.code}: {existing[row.code].reserved} are reserved by open orders, "
-                    f"so its stock cannot be {row.stock}" for row in rows
-                    if row.code in existing and row.stock < existing[row.code].reserved]
+            held = [problem for row in rows if row.code in existing
+                    and (problem := stock_change_problem(session, existing[row.code],
+                                                         row.stock, row.stock_mode))]
             if held:
                 rows, text = [], _problems(held)
             for row in rows:
@@ -42,10 +43,12 @@ def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
                 if product is None:
                     session.add(Product(shop_id=item.shop_id, code=row.code, name=row.name,
                                         price_satang=row.price_satang, stock=row.stock,
+                                        stock_mode=row.stock_mode,
                                         weight_grams=row.weight_grams, created_at=utcnow()))
                 else:
                     product.name, product.price_satang = row.name, row.price_satang
                     product.stock, product.weight_grams = row.stock, row.weight_grams
+                    product.stock_mode = row.stock_mode
             if rows:
                 text = (f"✅ Imported {len(rows)} products: {len(rows) - len(existing)} new, "
                         f"{len(existing)} updated. /products lists them.")
@@ -64,7 +67,8 @@ def _problems(problems: list[str]) -> str:
 
 def export_catalogue(ctx: WorkerContext, item: Claimed) -> None:
     with ctx.runtime.sessions() as session:
-        rows = [ProductRow(p.code, p.name, p.price_satang, p.stock, p.weight_grams)
+        rows = [ProductRow(p.code, p.name, p.price_satang, p.stock, p.weight_grams,
+                           p.stock_mode)
                 for p in session.scalars(select(Product).where(Product.shop_id == item.shop_id)
                                          .order_by(Product.code))]
     reply = item.payload.get("reply_to")

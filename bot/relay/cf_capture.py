@@ -19,10 +19,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.events import InboundEvent
-from bot.orders.auto import Applied, apply
+from bot.orders.auto import Applied, apply, cancel
 from bot.orders.catalogue import baht
 from bot.orders.cf import Item, Parsed, parse
 from bot.orders.orders import move, order_totals
+from bot.orders.text import fill
 from bot.relay.context import WorkerContext
 from bot.relay.order_send import queue_invoice, queue_notice
 from bot.relay.order_view import queue_order_message
@@ -153,6 +154,16 @@ def _changed_comment(session: Session, shop_id: int, event: InboundEvent) -> str
     if found is None:
         return None
     what = "removed" if event.kind == "comment_removed" else f"edited to “{event.text or ''}”"
+    auto = auto_settings(session, shop_id)
+    if event.kind == "comment_removed" and auto.delete_cancels and found.status == "applied":
+        # "Delete cancels": the lines the comment ordered go, and their units go to
+        # the waiting lists. Flagged all the same, so the admins see why.
+        done = cancel(session, found.customer_id, from_json(found.parsed))
+        what += ", so " + (f"{', '.join(done.canceled)} canceled" if done.canceled
+                           else f"nothing was canceled ({done.problem})")
+        if done.order is not None and done.canceled:
+            queue_order_message(session, done.order)
+        tell_served(session, done.served, key=f"removed:{found.id}")
     found.outcome = f"{found.outcome or ''} · ⚠️ {what} by the customer".strip(" ·")
     found.flagged = True
     queue_digest(session, shop_id)
@@ -262,8 +273,9 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
     conversation = session.get_one(Conversation, comment.conversation_id)
     comment_data = {"comment_id": comment.comment_id}
     if done.sold_out and comment.channel in COMMENT_CHANNELS:
-        text = (auto.sold_out_reply or "ขออภัยค่ะ {codes} หมดแล้ว ลงชื่อรอคิวให้แล้วนะคะ 🙏"
-                ).replace("{codes}", ", ".join(done.sold_out))
+        text = fill(auto.sold_out_reply or "ขออภัยค่ะ {codes} หมดแล้ว ลงชื่อรอคิวให้แล้วนะคะ 🙏",
+                    **{**_placeholders(session, comment, done),
+                       "codes": ", ".join(done.sold_out)})
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None, text=text,
                           data=comment_data, key=f"cf-soldout:{comment.id}")
     order = done.order
@@ -288,8 +300,17 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
             kind="public", session_key=f"{comment.post_id}:{utcnow():%Y%m%d}",
             created_at=utcnow()) is not None:
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
-                          text=auto.public_reply, data=comment_data,
-                          key=f"cf-public:{comment.id}")
+                          text=fill(auto.public_reply, **_placeholders(session, comment, done)),
+                          data=comment_data, key=f"cf-public:{comment.id}")
+
+
+def _placeholders(session: Session, comment: CfComment, done: Applied) -> dict[str, str]:
+    customer = session.get_one(Customer, comment.customer_id)
+    order = done.order
+    return {"name": customer.display_name or "",
+            "order_no": f"#{order.id}" if order is not None else "",
+            "total": baht(order_totals(order).total) if order is not None else "",
+            "codes": ", ".join(code for code, _ in done.added)}
 
 
 def order_so_far(order: Order, done: Applied) -> str:

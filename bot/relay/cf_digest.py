@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from telegram.constants import ParseMode
 
 from bot.commands import Buttons, callback_data
+from bot.orders.catalogue import STOCK_MODES
 from bot.relay.cf_capture import CF_ONLY, auto_settings
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
@@ -60,12 +61,13 @@ def digest(session: Session, shop_id: int) -> tuple[str, Buttons]:
         select(Product.code, func.count()).join(Waitlist, Waitlist.product_id == Product.id)
         .where(Waitlist.shop_id == shop_id, Waitlist.status == "waiting")
         .group_by(Product.code)).all())
-    left = dict(session.execute(select(Product.code, Product.stock - Product.reserved).where(
-        Product.shop_id == shop_id, Product.code.in_([c for c, _ in sold] + list(waiting))))
-        .all())
+    left = {code: (n, mode) for code, n, mode in session.execute(
+        select(Product.code, Product.stock - Product.reserved, Product.stock_mode).where(
+            Product.shop_id == shop_id, Product.code.in_([c for c, _ in sold] + list(waiting))))}
     for code in sorted({c for c, _ in sold} | set(waiting)):
         units = next((int(n) for c, n in sold if c == code), 0)
-        state = "sold out" if left.get(code, 0) <= 0 else f"{left.get(code)} left"
+        n, mode = left.get(code, (0, "tracked"))
+        state = STOCK_MODES.get(mode) or ("sold out" if n <= 0 else f"{n} left")
         queue = f" · {waiting[code]} waiting" if waiting.get(code) else ""
         lines.append(f"<b>{escape(code)}</b> sold {units} · {state}{queue}")
     unclear = session.scalars(select(CfComment).where(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram import InputFile, ReplyParameters
 from telegram.constants import ParseMode
 
@@ -48,19 +49,23 @@ def queue_summary(runtime: Runtime, now: datetime | None = None) -> None:
                 payload={"now": now.isoformat()}, idempotency_key=f"summary:{day.isoformat()}")
 
 
-def start_scheduler(runtime: Runtime) -> BackgroundScheduler | None:
-    """The daily summary at SUMMARY_TIME in the shop's time zone; None when "off"."""
-    at = runtime.settings.summary_time.strip().lower()
-    if at in ("", "off", "none"):
-        return None
-    hour, _, minute = at.partition(":")
+def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    """The daily summary at SUMMARY_TIME in the shop's time zone (unless "off"), and
+    the expiry of unpaid automatic orders every few minutes."""
+    from bot.relay.cf_expire import EVERY, queue_expiry
+
     zone = shop_zone(runtime.settings)
     scheduler = BackgroundScheduler(timezone=zone)
-    # The trigger needs the zone too: without it APScheduler uses the machine's.
-    trigger = CronTrigger(hour=int(hour), minute=int(minute or 0), timezone=zone)
-    scheduler.add_job(queue_summary, trigger,
-                      args=(runtime,), id="order-summary", misfire_grace_time=3600,
-                      coalesce=True)
+    at = runtime.settings.summary_time.strip().lower()
+    if at not in ("", "off", "none"):
+        hour, _, minute = at.partition(":")
+        # The trigger needs the zone too: without it APScheduler uses the machine's.
+        trigger = CronTrigger(hour=int(hour), minute=int(minute or 0), timezone=zone)
+        scheduler.add_job(queue_summary, trigger,
+                          args=(runtime,), id="order-summary", misfire_grace_time=3600,
+                          coalesce=True)
+    scheduler.add_job(queue_expiry, IntervalTrigger(seconds=EVERY), args=(runtime,),
+                      id="cf-expire", coalesce=True)
     scheduler.start()
     return scheduler
 
