@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -25,6 +26,20 @@ def _orders(runtime: Runtime) -> list[tuple[str, list[tuple[str, int]]]]:
     with runtime.sessions() as session:
         return sorted((o.status, [(li.code, li.qty) for li in o.lines])
                       for o in session.scalars(select(Order)))
+
+
+def _one_unit_two_buyers(client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram,
+                         runtime: Runtime, *, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A live with one A01 left: Fon's CF gets it, Beam's (written later) waits."""
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1))
+    say(client, fake_telegram, "/live start", None)
+    now = time.time()
+    fon = comment(fake_graph, "CF A01", author=f"{n}1", name="Fon", n=n + 1, written=now - 9)
+    beam = comment(fake_graph, "CF A01", author=f"{n}2", name="Beam", n=n + 2, written=now - 8)
+    for body in (fon, beam):
+        assert post_meta(client, body).status_code == 200
+    digest(fake_telegram, "1 waiting")
+    return fon, beam
 
 
 def test_settings_are_set_one_at_a_time_and_wrong_values_are_explained(
@@ -74,15 +89,8 @@ def test_a_removed_comment_cancels_what_it_ordered_when_the_shop_says_so(
     client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
     worker: Worker,
 ) -> None:
-    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1))
-    say(client, fake_telegram, "/live start", None)
     say(client, fake_telegram, "/auto set deletecancels on", None)
-    now = time.time()
-    fon = comment(fake_graph, "CF A01", author="401", name="Fon", n=401, written=now - 9)
-    beam = comment(fake_graph, "CF A01", author="402", name="Beam", n=402, written=now - 8)
-    for body in (fon, beam):
-        assert post_meta(client, body).status_code == 200
-    digest(fake_telegram, "1 waiting")
+    fon, beam = _one_unit_two_buyers(client, fake_graph, fake_telegram, runtime, n=400)
     removed = fon["entry"][0]["changes"][0]["value"]
     removed["verb"] = "remove"
     assert post_meta(client, fon).status_code == 200
@@ -97,14 +105,7 @@ def test_unpaid_automatic_orders_expire_and_their_units_go_to_the_waiting_list(
     client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
     worker: Worker,
 ) -> None:
-    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1))
-    say(client, fake_telegram, "/live start", None)
-    now = time.time()
-    fon = comment(fake_graph, "CF A01", author="501", name="Fon", n=501, written=now - 9)
-    beam = comment(fake_graph, "CF A01", author="502", name="Beam", n=502, written=now - 8)
-    for body in (fon, beam):
-        assert post_meta(client, body).status_code == 200
-    digest(fake_telegram, "1 waiting")
+    _, beam = _one_unit_two_buyers(client, fake_graph, fake_telegram, runtime, n=500)
     say(client, fake_telegram, "/auto set hold 24", None)
     with runtime.transaction() as session:
         for order in session.scalars(select(Order)):
