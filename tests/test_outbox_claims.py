@@ -35,6 +35,22 @@ def test_the_same_idempotency_key_is_enqueued_once(runtime: Runtime) -> None:
         assert session.scalar(select(func.count()).select_from(OutboxItem)) == 1
 
 
+def test_kinds_named_first_go_before_older_rows_of_their_destination(
+    runtime: Runtime,
+) -> None:
+    with runtime.transaction() as session:
+        for n, kind in enumerate(("relay", "relay", "cf_digest")):
+            outbox.enqueue(session, shop_id=runtime.shop_id, destination="telegram", kind=kind,
+                           payload={}, idempotency_key=f"t:{n}", lane=f"telegram:{n}")
+    with runtime.transaction() as session:
+        (plain,) = outbox.claim(session, owner="a", destinations=("telegram",))
+        (digest,) = outbox.claim(session, owner="b", destinations=("telegram",),
+                                 first=("cf_digest",))
+        (then,) = outbox.claim(session, owner="c", destinations=("telegram",),
+                               first=("cf_digest",))  # none left of that kind: the rest
+    assert (plain.kind, digest.kind, then.kind) == ("relay", "cf_digest", "relay")
+
+
 def test_a_lane_is_delivered_in_order_and_lanes_in_parallel(runtime: Runtime) -> None:
     for n in range(3):
         _add(runtime, "a", n)

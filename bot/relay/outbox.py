@@ -109,6 +109,8 @@ _DUE = (select(OutboxItem.next_attempt_at, OutboxItem.id)
                _LANE_FREE)
         .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
         .limit(bindparam("limit")).with_for_update(skip_locked=True))
+# The same, for kinds that go before the rest of their destination.
+_DUE_FIRST = _DUE.where(OutboxItem.kind.in_(bindparam("kinds", expanding=True)))
 # Rows whose worker died: their lease ran out, any worker takes them again.
 _ABANDONED = (select(OutboxItem.next_attempt_at, OutboxItem.id)
               .where(OutboxItem.destination.in_(bindparam("destinations", expanding=True)),
@@ -119,15 +121,21 @@ _ABANDONED = (select(OutboxItem.next_attempt_at, OutboxItem.id)
 
 
 def claim(session: Session, *, owner: str, destinations: tuple[str, ...], limit: int = 1,
-          now: datetime | None = None) -> list[Claimed]:
-    """Lease up to `limit` rows that are due and first in their lanes.
+          now: datetime | None = None, first: tuple[str, ...] = ()) -> list[Claimed]:
+    """Lease up to `limit` rows that are due and first in their lanes; due rows of the
+    kinds in `first` before any other (the live sale's digest before a backlog of
+    relays that Telegram's rate limit spreads over minutes).
 
     One query per destination, each walking (destination, status, next_attempt_at)
     in order and stopping at the first free lanes: asking for all destinations at
     once made the database gather and sort every due row on each claim."""
     now = now or utcnow()
     found: list[tuple[datetime, int]] = []
-    for destination in destinations:
+    for destination in destinations if first else ():
+        found += [(at, row_id) for at, row_id in session.execute(
+            _DUE_FIRST, {"destination": destination, "now": now, "limit": limit,
+                         "kinds": list(first)})]
+    for destination in destinations if not found else ():
         found += [(at, row_id) for at, row_id in session.execute(
             _DUE, {"destination": destination, "now": now, "limit": limit})]
     found += [(at, row_id) for at, row_id in session.execute(

@@ -99,6 +99,9 @@ HANDLERS: dict[str, Handler] = {
 # threads overlap them, and lanes still keep each conversation in order.
 CUSTOMER_SENDERS = 4
 
+# Kinds that go before the rest of their destinations' rows.
+FIRST: dict[tuple[str, ...], tuple[str, ...]] = {("telegram",): ("cf_digest",)}
+
 # Destinations each delivery thread serves.
 THREADS: dict[str, tuple[str, ...]] = {
     # Accepted webhook events are routed to customers and conversations here.
@@ -114,7 +117,8 @@ THREADS: dict[str, tuple[str, ...]] = {
 def process_one(ctx: WorkerContext, destinations: tuple[str, ...]) -> bool:
     """Claim and deliver one due row. False when there was nothing to do."""
     with ctx.runtime.transaction() as session:
-        claimed = outbox.claim(session, owner=ctx.owner, destinations=destinations)
+        claimed = outbox.claim(session, owner=ctx.owner, destinations=destinations,
+                               first=FIRST.get(destinations, ()))
     if not claimed:
         return False
     deliver(ctx, claimed[0])
