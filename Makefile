@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test lint chromium test-sqlite test-postgres bench clean
+.PHONY: run test lint chromium test-sqlite test-postgres bench messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ test-postgres: $(VENV)/.dev chromium
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py
+
+# Texts for translators: extract every _() / ngettext() / N_() text into the template,
+# then merge it into the English and Thai catalogues (fill the new msgstr entries by hand).
+messages: $(VENV)/.runtime
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+		-o bot/locale/shoprelay.pot --project ShopRelay .
+	$(BIN)/pybabel update -i bot/locale/shoprelay.pot -d bot/locale -D shoprelay \
+		--ignore-obsolete --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) var/shoprelay.db* .pytest_cache .ruff_cache .mypy_cache

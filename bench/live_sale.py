@@ -147,7 +147,7 @@ class Expected:
     orders: dict[str, list[tuple[str, dict[str, int]]]]
     reserved: dict[str, int]
     told_privately: set[str]  # commenters who get the one private reply
-    sold_out_replies: int  # comments answered "sold out" in public
+    sold_out_replies: int  # customers answered "sold out" in public (once each on the post)
     waitlisted: int  # (comment, code) pairs put on a waiting list
     served_from_waitlist: int  # waiting-list entries filled by cancelled units
 
@@ -160,6 +160,7 @@ def expected(comments: list[Comment], stock: dict[str, int]) -> Expected:
     told: set[str] = set()
     waiting: dict[str, list[list[Any]]] = defaultdict(list)  # code -> [[who, qty, filled]]
     sold_out_replies = waitlisted = served = 0
+    answered_sold_out: set[str] = set()
 
     def add(who: str, code: str, units: int) -> None:
         lines = open_of.get(who)
@@ -212,7 +213,8 @@ def expected(comments: list[Comment], stock: dict[str, int]) -> Expected:
             add(who, code, got)
             lines = open_of[who]
             changed = True
-        if sold_out:
+        if sold_out and who not in answered_sold_out:  # once per customer and post
+            answered_sold_out.add(who)
             sold_out_replies += 1
         if changed and lines is not None:
             told.add(who)

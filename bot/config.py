@@ -74,6 +74,8 @@ class Settings:
     # The morning summary in the general topic, in the shop's time zone; "off" for none.
     shop_timezone: str = "Asia/Bangkok"
     summary_time: str = "08:00"
+    # What admins and customers read: "en" (English) or "th" (Thai); see bot/i18n.py.
+    shop_language: str = "en"
 
     # The shop's own web chat (🌐): on without credentials. Visitor tokens are signed
     # with WEBCHAT_SECRET, or a key derived from the bot's secrets when it is unset.
@@ -140,6 +142,7 @@ class Settings:
                                      ("bank account text", self.shop_bank_account)) if on]
         lines.append(f"invoices: {' + '.join(pay) if pay else 'off (set SHOP_PROMPTPAY_ID)'}")
         lines.append(f"morning summary: {self.summary_time} {self.shop_timezone}")
+        lines.append(f"language: {self.shop_language}")
         lines.append(f"web chat: {'on' if self.webchat_enabled else 'off'}")
         if self.webchat_enabled:
             lines.append("  allowed origins: PUBLIC_URL" + "".join(
@@ -231,6 +234,9 @@ def _check_shop(env: Mapping[str, str]) -> None:
             parse_target(env["SHOP_PROMPTPAY_ID"])
         except PromptPayError as exc:
             raise ConfigError(f"SHOP_PROMPTPAY_ID: {exc}") from None
+    language = env.get("SHOP_LANGUAGE", "en")
+    if language not in ("en", "th"):
+        raise ConfigError(f"SHOP_LANGUAGE must be en (English) or th (Thai); got {language!r}")
     at = env.get("SUMMARY_TIME", "08:00").lower()
     if at != "off" and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", at):
         raise ConfigError(f"SUMMARY_TIME must be a time like 08:00, or off; got {at!r}")

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.i18n import set_language
 from db.accept import AcceptWriter
 from db.engine import make_engine, make_sessionmaker, transaction
 from db.models import Shop
@@ -36,6 +37,7 @@ class Runtime:
         # Code deep inside a transaction (storing a customer message) may need a
         # setting; every session carries them instead of every caller passing them.
         sessions.configure(info={"settings": settings})
+        set_language(settings.shop_language)
         return cls(settings=settings, engine=engine, sessions=sessions)
 
     @contextmanager

@@ -16,7 +16,7 @@ from bot.relay import cf_expire
 from bot.relay.cf_expire import queue_expiry
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import AutoSettings, Order, Product, Waitlist
+from db.models import AutoSettings, CfComment, Order, OutboxItem, Product, Waitlist
 from tests.helpers import post_meta
 from tests.test_auto_invoice import comment, digest
 from tests.test_orders import add_products, say
@@ -147,3 +147,32 @@ def test_a_preorder_product_never_sells_out_and_reserves_nothing(
         assert [(p.code, p.stock_mode, p.reserved) for p in
                 session.scalars(select(Product).order_by(Product.code))] == [
             ("A01", "untracked", 0), ("P01", "preorder", 0)]
+
+
+def test_sold_out_is_answered_in_public_once_per_customer_and_post(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    _, beam = _one_unit_two_buyers(client, fake_graph, fake_telegram, runtime, n=700)
+    first_id = beam["entry"][0]["changes"][0]["value"]["comment_id"]
+    again = comment(fake_graph, "CF A01 2", author="7002", name="Beam", n=703,
+                    written=time.time() - 2)
+    assert post_meta(client, again).status_code == 200
+    again_id = again["entry"][0]["changes"][0]["value"]["comment_id"]
+    fake_graph.wait_for(lambda: fake_graph.replies_to(first_id))
+    fake_graph.wait_for(lambda: _comment_status(runtime, again_id) == "applied")
+    fake_graph.wait_for(lambda: _nothing_pending_for_comments(runtime))
+    assert fake_graph.replies_to(again_id) == []
+
+
+def _comment_status(runtime: Runtime, comment_id: str) -> str | None:
+    with runtime.sessions() as session:
+        return session.scalar(select(CfComment.status).where(
+            CfComment.comment_id == comment_id))
+
+
+def _nothing_pending_for_comments(runtime: Runtime) -> bool:
+    with runtime.sessions() as session:
+        return not session.scalars(select(OutboxItem.id).where(
+            OutboxItem.destination == "facebook_comment",
+            OutboxItem.status.in_(("pending", "sending")))).first()

@@ -14,7 +14,9 @@ from typing import Any
 
 from rapidfuzz import process
 
-ROLES = ("agent", "admin", "owner")
+from bot.i18n import N_, _
+
+ROLES = (N_("agent"), N_("admin"), N_("owner"))  # N_: shown translated
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ def parse_command(text: str, bot_username: str | None = None) -> Command | Parse
     (or is addressed to another bot)."""
     match = _COMMAND.match(text.strip())
     if match is None:
-        return None if not text.startswith("/") else ParseError("that is not a command name")
+        return None if not text.startswith("/") else ParseError(_("that is not a command name"))
     name, addressed = match.group(1).lower(), match.group(2)
     if addressed and bot_username and addressed.lower() != bot_username.lower():
         return None
@@ -138,7 +140,7 @@ class Invocation:
     def here(self) -> Any:
         """The topic's conversation: commands registered with in_topic always have one."""
         if self.conversation is None:
-            raise CommandError("This works inside a conversation's topic.")
+            raise CommandError(_("This works inside a conversation's topic."))
         return self.conversation
 
     @property

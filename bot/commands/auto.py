@@ -22,6 +22,7 @@ from bot.commands import (
 )
 from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
 from bot.commands.orders import order_by_id
+from bot.i18n import N_, _
 from bot.orders.auto import apply
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
@@ -42,30 +43,37 @@ from db.models import (
 
 SCOPES = {"posts": ("posts_on",), "live": ("live_on",), "all": ("posts_on", "live_on")}
 POST_URL = re.compile(r"(?:posts|videos|reel|p)/([A-Za-z0-9_.-]+)")
+COMMENT_STATES = {"applied": N_("applied"), "rejected": N_("rejected"),
+                  "pending": N_("pending")}
 
 
 def _state(inv: Invocation) -> str:
     auto = auto_settings(inv.session, inv.shop_id)
     live = live_session(inv.session, inv.shop_id, None)
-    capturing = "none"
+    capturing = _("none")
     if live is not None:
-        capturing = "capturing" + (f" post {escape(live.post_id)}" if live.post_id else "")
+        capturing = (_("capturing post {id}").format(id=escape(live.post_id)) if live.post_id
+                     else _("capturing"))
+    on, off = _("on"), _("off")
     return "\n".join([
-        "<b>🧾 Automated invoices</b>",
-        f"Photos, posts and chats: {'on' if auto.posts_on else 'off'} · "
-        f"videos and lives: {'on' if auto.live_on else 'off'}"
-        + (" · ⏸ paused" if auto.paused else ""),
-        f"Mode: {'keyword required (CF A01 2)' if auto.mode == 'keyword' else 'code only (A01 2)'}"
-        f" · the same code again {'replaces' if auto.repeat == 'replace' else 'adds to'} "
-        f"the quantity · at most {auto.max_qty} per code",
-        f"Live: {capturing} · grace after /live stop {auto.grace_minutes} min",
+        "<b>🧾 " + _("Automated invoices") + "</b>",
+        _("Photos, posts and chats: {posts} · videos and lives: {lives}").format(
+            posts=on if auto.posts_on else off, lives=on if auto.live_on else off)
+        + (" · ⏸ " + _("paused") if auto.paused else ""),
+        _("Mode: {mode} · the same code again {repeat} the quantity · at most {n} per code")
+        .format(mode=_("keyword required (CF A01 2)") if auto.mode == "keyword"
+                else _("code only (A01 2)"),
+                repeat=_("replaces") if auto.repeat == "replace" else _("adds to"),
+                n=auto.max_qty),
+        _("Live: {capturing} · grace after /live stop {n} min").format(
+            capturing=capturing, n=auto.grace_minutes),
         auto_set.summary(auto),
     ])
 
 
 @command("auto", usage="[on|off [posts|live|all] | mode keyword|code | pause | set NAME VALUE]",
          role="admin",
-         help="automated invoices from CF comments: on or off, the mode, pause, settings")
+         help=N_("automated invoices from CF comments: on or off, the mode, pause, settings"))
 def auto(inv: Invocation, cmd: Command) -> Reply:
     settings = auto_settings(inv.session, inv.shop_id)
     args = [a.lower() for a in cmd.args]
@@ -74,7 +82,7 @@ def auto(inv: Invocation, cmd: Command) -> Reply:
     if args[0] in ("on", "off") and len(args) <= 2:
         scope = args[1] if len(args) == 2 else "all"
         if scope not in SCOPES:
-            raise CommandError("Say posts, live or all: /auto on live")
+            raise CommandError(_("Say posts, live or all: /auto on live"))
         for name in SCOPES[scope]:
             setattr(settings, name, args[0] == "on")
         if args[0] == "on":
@@ -87,13 +95,13 @@ def auto(inv: Invocation, cmd: Command) -> Reply:
         if not auto_set.apply_setting(settings, cmd.rest.strip()[len("set"):]):
             return Reply(auto_set.usage())
     else:
-        raise CommandError("Try /auto on, /auto off live, /auto mode code, /auto pause "
-                           "or /auto set")
+        raise CommandError(_("Try /auto on, /auto off live, /auto mode code, /auto pause "
+                             "or /auto set"))
     return Reply(_state(inv))
 
 
 @command("post", usage="link POST_ID|URL CODE… | unlink POST_ID", role="admin",
-         help="tie a photo or video post to its products, so a bare CF on it means them")
+         help=N_("tie a photo or video post to its products, so a bare CF on it means them"))
 def post(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) < 2 or cmd.args[0].lower() not in ("link", "unlink"):
         raise CommandError("/post link 108234567890123_1098765432109876 A01 A02")
@@ -103,21 +111,24 @@ def post(inv: Invocation, cmd: Command) -> Reply:
     if cmd.args[0].lower() == "unlink":
         if found is not None:
             inv.session.delete(found)
-        return Reply(f"Post {escape(post_id)} is no longer tied to products.")
+        return Reply(_("Post {id} is no longer tied to products.").format(id=escape(post_id)))
     codes = [c.upper() for c in cmd.args[2:]]
     known = set(inv.session.scalars(select(Product.code).where(
         Product.shop_id == inv.shop_id, Product.code.in_(codes))))
     if not codes or set(codes) - known:
-        missing = ", ".join(sorted(set(codes) - known)) or "none given"
-        raise CommandError(f"Name products of the catalogue (unknown: {escape(missing)})")
+        missing = ", ".join(sorted(set(codes) - known)) or _("none given")
+        raise CommandError(_("Name products of the catalogue (unknown: {codes})").format(
+            codes=escape(missing)))
     if found is None:
         inv.session.add(PostLink(shop_id=inv.shop_id, post_id=post_id, codes=codes,
                                  created_at=utcnow()))
     else:
         found.codes = codes
-    return Reply(f"🔗 Post {escape(post_id)} → {', '.join(codes)}: a bare “CF” or “CF 2” "
-                 "on it means " + ("that product." if len(codes) == 1 else "one of these "
-                                   "(the admins are asked which)."))
+    return Reply("🔗 " + (
+        _("Post {id} → {codes}: a bare “CF” or “CF 2” on it means that product.")
+        if len(codes) == 1 else
+        _("Post {id} → {codes}: a bare “CF” or “CF 2” on it means one of these "
+          "(the admins are asked which).")).format(id=escape(post_id), codes=", ".join(codes)))
 
 
 def _post_id(raw: str) -> str:
@@ -127,7 +138,7 @@ def _post_id(raw: str) -> str:
 
 
 @command("live", usage="start [POST_ID] | stop", role="admin",
-         help="mark a live sale: CF comments are captured from start to the grace after stop")
+         help=N_("mark a live sale: CF comments are captured from start to the grace after stop"))
 def live(inv: Invocation, cmd: Command) -> Reply:
     action = cmd.args[0].lower() if cmd.args else ""
     running = inv.session.scalars(select(LiveSession).where(
@@ -135,17 +146,18 @@ def live(inv: Invocation, cmd: Command) -> Reply:
     settings = auto_settings(inv.session, inv.shop_id)
     if action == "start":
         if running is not None:
-            raise CommandError(f"A live is already running (since {running.started_at:%H:%M}"
-                               " UTC): /live stop first")
+            raise CommandError(_("A live is already running (since {time} UTC): /live stop "
+                                 "first").format(time=f"{running.started_at:%H:%M}"))
         post_id = _post_id(cmd.args[1]) if len(cmd.args) > 1 else None
         inv.session.add(LiveSession(shop_id=inv.shop_id, post_id=post_id,
                                     admin_id=inv.admin.id, started_at=utcnow()))
         settings.live_on, settings.paused = True, False
-        return Reply("🔴 Live started: CF comments on " + (
-            f"post {escape(post_id)}" if post_id else "every live video") + " open orders.")
+        return Reply("🔴 " + (
+            _("Live started: CF comments on post {id} open orders.").format(id=escape(post_id))
+            if post_id else _("Live started: CF comments on every live video open orders.")))
     if action == "stop":
         if running is None:
-            raise CommandError("No live is running: /live start begins one")
+            raise CommandError(_("No live is running: /live start begins one"))
         now = utcnow()
         running.stopped_at = now
         running.capture_until = now + timedelta(minutes=settings.grace_minutes)
@@ -156,7 +168,7 @@ def live(inv: Invocation, cmd: Command) -> Reply:
                                                  "thread_id": inv.extras.get("thread_id")},
                     idempotency_key=f"cf-backfill:{running.id}")
         return Reply(_live_summary(inv, running))
-    raise CommandError("Say start or stop: /live start")
+    raise CommandError(_("Say start or stop: /live start"))
 
 
 def _live_summary(inv: Invocation, running: LiveSession) -> str:
@@ -167,26 +179,29 @@ def _live_summary(inv: Invocation, running: LiveSession) -> str:
         .group_by(CfComment.status)).all())
     orders = inv.session.scalar(select(func.count(func.distinct(CfComment.order_id))).where(
         CfComment.session_key == key, CfComment.order_id.is_not(None))) or 0
-    return (f"⏹ Live stopped. Comments still count for {running.capture_until:%H:%M} UTC "
-            f"(the grace period).\nCF comments: {counts.get('applied', 0)} applied, "
-            f"{counts.get('ambiguous', 0)} for you to decide, "
-            f"{counts.get('pending', 0)} still coming in · {orders} orders.")
+    return "⏹ " + _("Live stopped. Comments still count for {time} UTC (the grace period).\n"
+                    "CF comments: {applied} applied, {ambiguous} for you to decide, "
+                    "{pending} still coming in · {orders} orders.").format(
+        time=f"{running.capture_until:%H:%M}", applied=counts.get("applied", 0),
+        ambiguous=counts.get("ambiguous", 0), pending=counts.get("pending", 0), orders=orders)
 
 
 @button("cfa")
 def ambiguous_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """✅ take / ✖️ ignore on an unclear comment in the digest."""
     comment = shop_row(inv, CfComment, args[0] if len(args) == 2 else "",
-                       "That comment is not there any more.")
+                       _("That comment is not there any more."))
     if comment.status != "ambiguous":
-        raise CommandError(f"Already {comment.status}.")
+        raise CommandError(_("Already {status}.").format(
+            status=_(COMMENT_STATES.get(comment.status, comment.status))))
     queue_digest(inv.session, inv.shop_id)
     if args[1] == "no":
-        comment.status, comment.outcome = "rejected", f"ignored by {inv.admin.display_name}"
-        return Reply("", toast="Ignored")
+        comment.status, comment.outcome = "rejected", _("ignored by {name}").format(
+            name=inv.admin.display_name)
+        return Reply("", toast=_("Ignored"))
     parsed = from_json(comment.parsed)
     if not parsed.items:
-        raise CommandError("Nothing could be read from it: answer in the conversation.")
+        raise CommandError(_("Nothing could be read from it: answer in the conversation."))
     done = apply(inv.session, inv.shop_id, comment.customer_id, comment.conversation_id,
                  parsed.__class__("order", parsed.items), repeat="replace",
                  written_at=comment.written_at, comment_row=comment.id)
@@ -194,11 +209,11 @@ def ambiguous_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     comment.order_id = done.order.id if done.order else None
     if done.order is not None:
         queue_order_message(inv.session, done.order)
-    return Reply("", toast=f"Taken: {done.describe()}"[:190])
+    return Reply("", toast=_("Taken: {what}").format(what=done.describe())[:190])
 
 
 @command("invoices", usage="[page]",
-         help="the open automatic orders: name, CODE×QTY and total, with a button to open each")
+         help=N_("the open automatic orders: name, CODE×QTY and total, with a button to open each"))
 def invoices(inv: Invocation, cmd: Command) -> Reply:
     return invoices_page(inv, page_arg(cmd))
 
@@ -210,7 +225,7 @@ def invoices_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
     number = clamp_page(number, total)
     orders = inv.session.scalars(select(Order).where(*where).order_by(Order.id)
                                  .offset(number * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    lines = ["<b>🧾 Automated invoices</b>"]
+    lines = ["<b>🧾 " + _("Automated invoices") + "</b>"]
     buttons: list[tuple[tuple[str, str], ...]] = []
     for order in orders:
         conversation = inv.session.get_one(Conversation, order.conversation_id)
@@ -220,12 +235,14 @@ def invoices_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
         items = " ".join(f"{line.code}×{line.qty}" for line in order.lines) or "—"
         lines.append(f"#{order.id} {name} · {escape(items)} · {baht(order_totals(order).total)}")
         if conversation.topic_id is None:
-            buttons.append(((f"Open #{order.id}", callback_data("cfo", order.id)),))
+            buttons.append(((_("Open #{id}").format(id=order.id),
+                             callback_data("cfo", order.id)),))
     if not orders:
-        lines.append("None open. /auto switches automated invoices on.")
+        lines.append(_("None open. /auto switches automated invoices on."))
     else:
         first = number * PAGE_SIZE + 1
-        lines.append(f"\n{first}–{first + len(orders) - 1} of {total}")
+        lines.append("\n" + _("{first}–{last} of {total}").format(
+            first=first, last=first + len(orders) - 1, total=total))
     arrows = arrow_row(number, total, lambda page: callback_data("cfi", page))
     if arrows:
         buttons.append(arrows)
@@ -235,7 +252,7 @@ def invoices_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
 @button("cfi")
 def invoices_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     if not args or not args[0].isdigit():
-        raise CommandError("This list is out of date; open it again.")
+        raise CommandError(_("This list is out of date; open it again."))
     return invoices_page(inv, int(args[0]), edit=True)
 
 

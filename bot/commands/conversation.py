@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.i18n import N_, _
 from bot.relay.outbound import queue_reply
 from db.models import Message
 
@@ -12,27 +13,27 @@ COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 
 
 @command("dm", usage="text", in_topic=True,
-         help="answer a comment privately in Messenger / Instagram DM (once per comment)")
+         help=N_("answer a comment privately in Messenger / Instagram DM (once per comment)"))
 def dm(inv: Invocation, cmd: Command) -> Reply:
     conversation = inv.conversation
     if conversation is None or conversation.channel not in COMMENT_CHANNELS:
-        raise CommandError("/dm is for comment topics; here, just write your answer")
+        raise CommandError(_("/dm is for comment topics; here, just write your answer"))
     if not cmd.rest:
-        raise CommandError("Type the private message after /dm")
+        raise CommandError(_("Type the private message after /dm"))
     queue_reply(inv.session, inv.shop_id, conversation, inv.admin, text=cmd.rest,
                 photo_file_id=None, private=True, **inv.extras["reply"])
     return Reply("")
 
 
 @command("note", usage="text", in_topic=True,
-         help="an internal note on this conversation; never sent to the customer")
+         help=N_("an internal note on this conversation; never sent to the customer"))
 def note(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.rest:
-        raise CommandError("Type the note after /note")
+        raise CommandError(_("Type the note after /note"))
     conversation = inv.here
     inv.session.add(Message(
         shop_id=inv.shop_id, conversation_id=conversation.id, channel=conversation.channel,
         direction="note", kind="text", text=cmd.rest, admin_id=inv.admin.id, status="note",
         attachments=[], data={}))
-    return Reply(f"📝 Note saved for the team (not sent to the customer): "
-                 f"{escape(cmd.rest)}")
+    return Reply("📝 " + _("Note saved for the team (not sent to the customer): {note}")
+                 .format(note=escape(cmd.rest)))

@@ -20,6 +20,7 @@ from bot.commands import (
     may,
     usage_line,
 )
+from bot.i18n import _
 
 # Importing a command module registers its commands.
 importlib.import_module("bot.commands.basic")
@@ -54,26 +55,29 @@ def _all_or_nothing(inv: Invocation) -> Iterator[None]:
 
 def run_command(inv: Invocation, parsed: Command | ParseError) -> Reply:
     if isinstance(parsed, ParseError):
-        return Reply(f"I did not understand that: {escape(parsed.reason)}. "
-                     "/help lists the commands.")
+        return Reply(_("I did not understand that: {reason}. /help lists the commands.")
+                     .format(reason=escape(parsed.reason)))
     spec = REGISTRY.get(parsed.name)
     if spec is None:
         guess = closest(parsed.name)
-        hint = f" Did you mean /{guess}?" if guess else ""
-        return Reply(f"There is no /{escape(parsed.name)} command.{hint} /help lists them all.")
+        hint = " " + _("Did you mean /{guess}?").format(guess=guess) if guess else ""
+        return Reply(_("There is no /{name} command.{hint} /help lists them all.")
+                     .format(name=escape(parsed.name), hint=hint))
     if not may(inv.admin.role, spec.role):
-        return Reply(f"/{spec.name} needs the {spec.role} role; ask the shop owner.")
+        return Reply(_("/{name} needs the {role} role; ask the shop owner.")
+                     .format(name=spec.name, role=_(spec.role)))
     if spec.in_topic and inv.conversation is None:
-        return Reply(f"/{spec.name} works inside a conversation's topic.")
+        return Reply(_("/{name} works inside a conversation's topic.").format(name=spec.name))
     try:
         with _all_or_nothing(inv):
             return spec.handler(inv, parsed)
     except CommandError as exc:
-        return Reply(f"{escape(str(exc), quote=False)}\nUsage: {escape(usage_line(spec))}")
+        return Reply(escape(str(exc), quote=False) + "\n"
+                     + _("Usage: {usage}").format(usage=escape(usage_line(spec))))
     except Exception:
         log.exception("command /%s failed", parsed.name)
-        return Reply(f"/{spec.name} did not work because of an error on our side; "
-                     "it is in the server log.")
+        return Reply(_("/{name} did not work because of an error on our side; "
+                       "it is in the server log.").format(name=spec.name))
 
 
 def run_button(inv: Invocation, data: str) -> Reply:
@@ -81,9 +85,9 @@ def run_button(inv: Invocation, data: str) -> Reply:
     name, *args = data.split(":")
     spec = BUTTONS.get(name)
     if spec is None:
-        return Reply("", toast="This button is no longer active.")
+        return Reply("", toast=_("This button is no longer active."))
     if not may(inv.admin.role, spec.role):
-        return Reply("", toast=f"This needs the {spec.role} role.")
+        return Reply("", toast=_("This needs the {role} role.").format(role=_(spec.role)))
     try:
         with _all_or_nothing(inv):
             return spec.handler(inv, tuple(args))
@@ -91,4 +95,4 @@ def run_button(inv: Invocation, data: str) -> Reply:
         return Reply("", toast=str(exc)[:190])
     except Exception:
         log.exception("button %s failed", data)
-        return Reply("", toast="That did not work because of an error on our side.")
+        return Reply("", toast=_("That did not work because of an error on our side."))

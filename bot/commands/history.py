@@ -7,8 +7,9 @@ from html import escape
 from sqlalchemy import select, update
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.i18n import N_, _
 from bot.relay.card import queue_card_refresh
-from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name, topic_anchor
+from bot.relay.render import CHANNEL_SIGNS, channel_name, customer_name, topic_anchor
 from db.models import (
     Admin,
     Conversation,
@@ -25,47 +26,48 @@ SHIPPING = ("recipient_name", "phone", "address", "postal_code", "order_note")
 
 
 @command("history", in_topic=True,
-         help="every conversation of this customer, and who said what lately")
+         help=N_("every conversation of this customer, and who said what lately"))
 def history(inv: Invocation, cmd: Command) -> Reply:
     here: Conversation = inv.here
     customer = inv.session.get(Customer, here.customer_id)
     chat = inv.extras.get("admin_chat_id", 0)
-    lines = [f"<b>History of {escape(customer_name(customer, here))}</b>"]
+    lines = ["<b>" + _("History of {name}").format(name=escape(customer_name(customer, here)))
+             + "</b>"]
     for conversation in inv.session.scalars(select(Conversation).where(
             Conversation.customer_id == here.customer_id).order_by(Conversation.id)):
         sign = CHANNEL_SIGNS.get(conversation.channel, "•")
-        label = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+        label = channel_name(conversation.channel)
         named = topic_anchor(chat, conversation, label)
-        state = " · 🗄 archived" if conversation.status == "archived" else ""
-        this = " · this topic" if conversation.id == here.id else ""
-        lines.append(f"{sign} {named} #{conversation.id} · last "
-                     f"{conversation.last_activity_at:%Y-%m-%d %H:%M}{state}{this}")
+        state = " · 🗄 " + _("archived") if conversation.status == "archived" else ""
+        this = " · " + _("this topic") if conversation.id == here.id else ""
+        lines.append(f"{sign} {named} #{conversation.id} · " + _("last {when}").format(
+            when=f"{conversation.last_activity_at:%Y-%m-%d %H:%M}") + state + this)
     recent = list(inv.session.execute(
         select(Message, Admin.display_name).outerjoin(Admin, Admin.id == Message.admin_id)
         .where(Message.conversation_id == here.id, Message.direction.in_(("in", "out", "note")))
         .order_by(Message.id.desc()).limit(RECENT)))
     if recent:
-        lines.append("\n<b>Lately here</b>")
+        lines.append("\n<b>" + _("Lately here") + "</b>")
     for message, admin in reversed(recent):
-        who = {"in": "customer", "out": f"→ {admin or 'the shop'}",
-               "note": f"📝 {admin or 'note'}"}[message.direction]
+        who = {"in": _("customer"), "out": f"→ {admin or _('the shop')}",
+               "note": f"📝 {admin or _('note')}"}[message.direction]
         text = " ".join((message.text or f"[{message.kind}]").split())[:60]
         lines.append(f"{message.created_at:%m-%d %H:%M} {escape(who)}: {escape(text)}")
     return Reply("\n".join(lines))
 
 
 @command("link", usage="#N", in_topic=True, role="admin",
-         help="the customer of conversation #N is this same person: merge them")
+         help=N_("the customer of conversation #N is this same person: merge them"))
 def link(inv: Invocation, cmd: Command) -> Reply:
     number = cmd.args[0].lstrip("#") if len(cmd.args) == 1 else ""
     if not number.isdigit():
-        raise CommandError("Give the other conversation's number: /link #12")
+        raise CommandError(_("Give the other conversation's number: /link #12"))
     here: Conversation = inv.here
     other = inv.session.get(Conversation, int(number))
     if other is None or other.shop_id != inv.shop_id:
-        raise CommandError(f"There is no conversation #{number}")
+        raise CommandError(_("There is no conversation #{number}").format(number=number))
     if other.customer_id == here.customer_id:
-        return Reply(f"#{number} is already this customer.")
+        return Reply(_("#{number} is already this customer.").format(number=number))
     kept = inv.session.get(Customer, here.customer_id)
     merged = inv.session.get(Customer, other.customer_id)
     moved = {
@@ -86,19 +88,22 @@ def link(inv: Invocation, cmd: Command) -> Reply:
                                  merged_customer_id=merged.id, moved=moved,
                                  admin_id=inv.admin.id, created_at=utcnow()))
     _refresh(inv, kept.id, "link")
-    return Reply(f"🔗 {escape(customer_name(merged, other))} (#{other.id}) is now the same "
-                 f"customer as {escape(customer_name(kept, here))}: "
-                 f"{len(moved['conversations'])} conversation(s) joined. /unlink undoes it.")
+    joined = len(moved["conversations"])
+    return Reply("🔗 " + _(
+        "{merged} (#{id}) is now the same customer as {kept}: {n} conversation(s) joined. "
+        "/unlink undoes it.").format(
+            merged=escape(customer_name(merged, other)), id=other.id,
+            kept=escape(customer_name(kept, here)), n=joined))
 
 
-@command("unlink", in_topic=True, role="admin", help="undo this customer's last /link")
+@command("unlink", in_topic=True, role="admin", help=N_("undo this customer's last /link"))
 def unlink(inv: Invocation, cmd: Command) -> Reply:
     here: Conversation = inv.here
     last = inv.session.scalars(select(CustomerLink).where(
         CustomerLink.kept_customer_id == here.customer_id, CustomerLink.undone_at.is_(None))
         .order_by(CustomerLink.id.desc())).first()
     if last is None:
-        return Reply("This customer was not linked to another; nothing to undo.")
+        return Reply(_("This customer was not linked to another; nothing to undo."))
     kept = inv.session.get(Customer, last.kept_customer_id)
     merged = inv.session.get(Customer, last.merged_customer_id)
     _move(inv, kept.id, merged.id, last.moved)
@@ -107,8 +112,9 @@ def unlink(inv: Invocation, cmd: Command) -> Reply:
     last.undone_at = utcnow()
     _refresh(inv, kept.id, "unlink")
     _refresh(inv, merged.id, "unlink")
-    return Reply(f"Unlinked: {len(last.moved['conversations'])} conversation(s) belong to "
-                 "their own customer again.")
+    count = len(last.moved["conversations"])
+    return Reply(_("Unlinked: {n} conversation(s) belong to their own customer again.")
+                 .format(n=count))
 
 
 def _move(inv: Invocation, source: int, target: int, moved: dict[str, list[object]]) -> None:

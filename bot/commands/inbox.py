@@ -33,12 +33,27 @@ from bot.commands.lists import (
     render_page,
 )
 from bot.commands.tags import normalize_tag
+from bot.i18n import N_, _, ngettext
 from bot.relay.card import queue_card_refresh
 from bot.relay.dashboard import queue_dashboard
 from bot.relay.outbound import queue_topic_state
 from db.models import Admin, Conversation
 
-STATUSES = {"inbox": "📥 Inbox", "archived": "🗄 Archived"}
+STATUSES = {"inbox": N_("📥 Inbox"), "archived": N_("🗄 Archived")}
+# /help of each menu's command (/inbox, /line …).
+MENU_HELP = {
+    "inbox": N_("list inbox conversations"),
+    "unread": N_("list unread conversations"),
+    "ordered": N_("list ordered conversations"),
+    "archived": N_("list archived conversations"),
+    "line": N_("list LINE conversations"),
+    "messenger": N_("list Messenger conversations"),
+    "igdm": N_("list Instagram DM conversations"),
+    "fbcomments": N_("list Facebook comment conversations"),
+    "igcomments": N_("list Instagram comment conversations"),
+    "webchat": N_("list web chat conversations"),
+    "telegram": N_("list Telegram conversations"),
+}
 
 
 def show_list(inv: Invocation, menu: Menu, tag: str | None, number: int, *,
@@ -65,11 +80,12 @@ def _list_buttons(page: Page, selected: set[int] | None) -> Buttons:
     if paging:
         rows.append(paging)
     if selected is not None:
-        rows.append((("Move to Inbox", callback_data("mv", "inbox", menu, page.number, tag)),
-                     ("Move to Archived", callback_data("mv", "archived", menu, page.number, tag))))
-        rows.append((("Done", callback_data("ls", menu, page.number, tag, 0)),))
+        rows.append(((_("Move to Inbox"), callback_data("mv", "inbox", menu, page.number, tag)),
+                     (_("Move to Archived"),
+                      callback_data("mv", "archived", menu, page.number, tag))))
+        rows.append(((_("Done"), callback_data("ls", menu, page.number, tag, 0)),))
     elif page.rows:
-        rows.append((("☑ Select", callback_data("ls", menu, page.number, tag, 1)),))
+        rows.append((("☑ " + _("Select"), callback_data("ls", menu, page.number, tag, 1)),))
     return tuple(rows)
 
 
@@ -77,8 +93,7 @@ def _menu_command(menu: Menu) -> None:
     def handler(inv: Invocation, cmd: Command) -> Reply:
         return show_list(inv, menu, None, page_arg(cmd))
 
-    command(menu.name, usage="[page]", help=f"list {menu.title[2:].lower()} conversations")(
-        handler)
+    command(menu.name, usage="[page]", help=MENU_HELP[menu.name])(handler)
 
 
 for _menu in MENUS.values():
@@ -86,24 +101,24 @@ for _menu in MENUS.values():
         _menu_command(_menu)
 
 
-@command("tagged", usage="TAG [menu]", help="list the conversations of customers with a tag")
+@command("tagged", usage="TAG [menu]", help=N_("list the conversations of customers with a tag"))
 def tagged(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.args or len(cmd.args) > 2:
-        raise CommandError("Name the tag, and a menu if you like: /tagged vip unread")
+        raise CommandError(_("Name the tag, and a menu if you like: /tagged vip unread"))
     tag = normalize_tag(cmd.args[0])
     menu = MENUS["inbox"]
     if len(cmd.args) == 2:
         menu = MENUS.get(cmd.args[1].lower().lstrip("/"), menu)
         if cmd.args[1].lower().lstrip("/") not in MENUS:
-            raise CommandError(f"There is no menu {cmd.args[1]}; try one of: "
-                               + ", ".join(MENUS))
+            raise CommandError(_("There is no menu {name}; try one of: {menus}").format(
+                name=cmd.args[1], menus=", ".join(MENUS)))
     return show_list(inv, menu, tag, 0)
 
 
 def _list_args(args: tuple[str, ...]) -> tuple[Menu, int, str | None]:
     menu = MENUS.get(args[0]) if args else None
     if menu is None or len(args) < 3 or not args[1].isdigit():
-        raise CommandError("This list is out of date; open it again.")
+        raise CommandError(_("This list is out of date; open it again."))
     return menu, int(args[1]), args[2] or None
 
 
@@ -119,7 +134,7 @@ def page_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
 @button("tick")
 def tick_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     if not args or not args[0].isdigit():
-        raise CommandError("This list is out of date; open it again.")
+        raise CommandError(_("This list is out of date; open it again."))
     menu, number, tag = _list_args(args[1:])
     chosen = set(inv.admin.selection or [])
     chosen ^= {int(args[0])}
@@ -130,37 +145,40 @@ def tick_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
 @button("mv")
 def move_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     if not args or args[0] not in STATUSES:
-        raise CommandError("This list is out of date; open it again.")
+        raise CommandError(_("This list is out of date; open it again."))
     menu, number, tag = _list_args(args[1:])
     chosen = list(inv.admin.selection or [])
     if not chosen:
-        return Reply("", toast="Tick some conversations first.")
+        return Reply("", toast=_("Tick some conversations first."))
     moved = move(inv.session, inv.shop_id, chosen, args[0], key=f"mv:{inv.extras['message_id']}")
     inv.admin.selection = None
     reply = show_list(inv, menu, tag, number, edit=True)
     return Reply(reply.text, reply.buttons, edit=True,
-                 toast=f"{moved} moved to {STATUSES[args[0]][2:]}")
+                 toast=_("{n} moved to {where}").format(n=moved,
+                                                        where=_(STATUSES[args[0]])[2:]))
 
 
 @command("move", usage="inbox|archived N [N …]",
-         help="move rows of the last list shown, by number")
+         help=N_("move rows of the last list shown, by number"))
 def move_command(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) < 2 or cmd.args[0].lower() not in STATUSES:
-        raise CommandError("Say where, then the row numbers: /move archived 3 5 8")
+        raise CommandError(_("Say where, then the row numbers: /move archived 3 5 8"))
     last: dict[str, Any] = inv.admin.last_list or {}
     rows: dict[str, int] = last.get("rows", {})
     if not rows:
-        raise CommandError("Show a list first (/inbox, /unread …), then move its rows")
+        raise CommandError(_("Show a list first (/inbox, /unread …), then move its rows"))
     wrong = [a for a in cmd.args[1:] if a not in rows]
     if wrong:
-        raise CommandError(f"Row {', '.join(wrong)} is not on the last list you were shown "
-                           f"(rows {min(map(int, rows))}–{max(map(int, rows))})")
+        raise CommandError(_("Row {wrong} is not on the last list you were shown "
+                             "(rows {first}–{last})").format(
+            wrong=", ".join(wrong), first=min(map(int, rows)), last=max(map(int, rows))))
     ids = [rows[a] for a in dict.fromkeys(cmd.args[1:])]
     status = cmd.args[0].lower()
     moved = move(inv.session, inv.shop_id, ids, status,
                  key=f"move:{inv.key}")
-    return Reply(f"{moved} conversation{'s' if moved != 1 else ''} moved to "
-                 f"{STATUSES[status]}.")
+    return Reply(ngettext("{n} conversation moved to {where}.",
+                          "{n} conversations moved to {where}.", moved).format(
+        n=moved, where=_(STATUSES[status])))
 
 
 def move(session: Session, shop_id: int, ids: list[int], status: str, *, key: str) -> int:
@@ -187,51 +205,51 @@ def set_status(session: Session, shop_id: int, conversation: Conversation, statu
 
 # status -> (already there, done, the phone's toast for the card button)
 CHANGES = {
-    "archived": ("This conversation is already archived. /unarchive brings it back.",
-                 "🗄 Archived. A new message from the customer brings it back to the inbox.",
-                 "Archived; the topic is closed"),
-    "inbox": ("This conversation is in the inbox already.", "📥 Back in the inbox.",
-              "Back in the inbox"),
+    "archived": (N_("This conversation is already archived. /unarchive brings it back."),
+                 N_("🗄 Archived. A new message from the customer brings it back to the inbox."),
+                 N_("Archived; the topic is closed")),
+    "inbox": (N_("This conversation is in the inbox already."), N_("📥 Back in the inbox."),
+              N_("Back in the inbox")),
 }
 
 
 def _change(inv: Invocation, conversation: Conversation, status: str, key: str) -> Reply:
-    already, done, toast = CHANGES[status]
+    already, done, toast = (_(text) for text in CHANGES[status])
     if conversation.status == status:
         return Reply(already, toast=already)
     set_status(inv.session, inv.shop_id, conversation, status, key=key)
     return Reply(done, toast=toast)
 
 
-@command("archive", in_topic=True, help="mark this conversation finished and close its topic")
+@command("archive", in_topic=True, help=N_("mark this conversation finished and close its topic"))
 def archive(inv: Invocation, cmd: Command) -> Reply:
     return _change(inv, inv.here, "archived",
                    f"archive:{inv.key}")
 
 
-@command("unarchive", in_topic=True, help="bring this conversation back to the inbox")
+@command("unarchive", in_topic=True, help=N_("bring this conversation back to the inbox"))
 def unarchive(inv: Invocation, cmd: Command) -> Reply:
     return _change(inv, inv.here, "inbox", f"unarchive:{inv.key}")
 
 
-@command("read", in_topic=True, help="mark this conversation read")
+@command("read", in_topic=True, help=N_("mark this conversation read"))
 def read(inv: Invocation, cmd: Command) -> Reply:
     mark_read(inv.session, inv.shop_id, inv.here.id)
-    return Reply("✓ Marked read.")
+    return Reply("✓ " + _("Marked read."))
 
 
 def _card_conversation(inv: Invocation, args: tuple[str, ...]) -> Conversation:
     conversation: Conversation | None = (inv.session.get(Conversation, int(args[0]))
                                          if args and args[0].isdigit() else None)
     if conversation is None or conversation.shop_id != inv.shop_id:
-        raise CommandError("This card is out of date.")
+        raise CommandError(_("This card is out of date."))
     return conversation
 
 
 @button("rd")
 def read_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     mark_read(inv.session, inv.shop_id, _card_conversation(inv, args).id)
-    return Reply("", toast="Marked read")
+    return Reply("", toast=_("Marked read"))
 
 
 def _card_button(status: str) -> None:

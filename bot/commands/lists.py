@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Command, CommandError
+from bot.i18n import N_, _
 from bot.orders.status import ACTIVE, OPEN, SIGNS
 from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_anchor
 from db.models import Conversation, CustomerTag, Message, Order
@@ -38,7 +39,7 @@ def page_arg(cmd: Command) -> int:
     if not cmd.args:
         return 0
     if len(cmd.args) != 1 or not cmd.args[0].isdigit() or int(cmd.args[0]) < 1:
-        raise CommandError("The page is a number, like 2")
+        raise CommandError(_("The page is a number, like 2"))
     return int(cmd.args[0]) - 1
 
 
@@ -59,23 +60,29 @@ class Menu:
     where: ColumnElement[bool]
     oldest_first: bool = False
 
+    @property
+    def label(self) -> str:
+        """The title as admins read it, in the shop's language."""
+        return _(self.title)
+
 
 MENUS: dict[str, Menu] = {menu.name: menu for menu in (
-    Menu("inbox", "📥 Inbox", Conversation.status == "inbox"),
-    Menu("unread", "🔴 Unread", Conversation.unread_count > 0, oldest_first=True),
-    Menu("ordered", "🛒 Ordered", Conversation.customer_id.in_(
+    Menu("inbox", N_("📥 Inbox"), Conversation.status == "inbox"),
+    Menu("unread", N_("🔴 Unread"), Conversation.unread_count > 0, oldest_first=True),
+    Menu("ordered", N_("🛒 Ordered"), Conversation.customer_id.in_(
         select(Order.customer_id).where(Order.status.in_(ACTIVE)))),
-    Menu("archived", "🗄 Archived", Conversation.status == "archived"),
+    Menu("archived", N_("🗄 Archived"), Conversation.status == "archived"),
     # Orders opened by themselves from comments (the automated invoices), still open.
-    Menu("invoices", "🧾 Automated invoices", Conversation.customer_id.in_(
+    Menu("invoices", N_("🧾 Automated invoices"), Conversation.customer_id.in_(
         select(Order.customer_id).where(Order.status.in_(OPEN), Order.source != "admin"))),
-    Menu("line", "🟢 LINE", Conversation.channel == "line"),
-    Menu("messenger", "💬 Messenger", Conversation.channel == "messenger"),
-    Menu("igdm", "🟣 Instagram DM", Conversation.channel == "instagram_dm"),
-    Menu("fbcomments", "📘 Facebook comments", Conversation.channel == "facebook_comment"),
-    Menu("igcomments", "📸 Instagram comments", Conversation.channel == "instagram_comment"),
-    Menu("webchat", "🌐 Web chat", Conversation.channel == "webchat"),
-    Menu("telegram", "✈️ Telegram", Conversation.channel == "telegram"),
+    Menu("line", N_("🟢 LINE"), Conversation.channel == "line"),
+    Menu("messenger", N_("💬 Messenger"), Conversation.channel == "messenger"),
+    Menu("igdm", N_("🟣 Instagram DM"), Conversation.channel == "instagram_dm"),
+    Menu("fbcomments", N_("📘 Facebook comments"), Conversation.channel == "facebook_comment"),
+    Menu("igcomments", N_("📸 Instagram comments"),
+         Conversation.channel == "instagram_comment"),
+    Menu("webchat", N_("🌐 Web chat"), Conversation.channel == "webchat"),
+    Menu("telegram", N_("✈️ Telegram"), Conversation.channel == "telegram"),
 )}
 
 
@@ -148,20 +155,20 @@ def preview(message: Message | None) -> str:
         return ""
     text = " ".join((message.text or "").split())
     if not text:
-        text = {"image": "[photo]", "video": "[video]", "audio": "[voice]", "file": "[file]",
-                "sticker": "[sticker]", "location": "[location]"}.get(message.kind,
-                                                                     f"[{message.kind}]")
+        text = {"image": _("[photo]"), "video": _("[video]"), "audio": _("[voice]"),
+                "file": _("[file]"), "sticker": _("[sticker]"),
+                "location": _("[location]")}.get(message.kind, f"[{message.kind}]")
     if len(text) > PREVIEW_CHARS:
         text = text[:PREVIEW_CHARS - 1] + "…"
     return ("↩️ " if message.direction == "out" else "") + text
 
 
 def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = None) -> str:
-    heading = page.menu.title + (f" · #{escape(page.tag)}" if page.tag else "")
+    heading = page.menu.label + (f" · #{escape(page.tag)}" if page.tag else "")
     if not page.rows:
-        return f"<b>{heading}</b>\nNothing here." + (
+        return f"<b>{heading}</b>\n" + _("Nothing here.") + (
             "" if page.menu.name not in ("ordered", "invoices")
-            else " Conversations with an order will show here.")
+            else " " + _("Conversations with an order will show here."))
     lines = [f"<b>{heading}</b>"]
     for number, conversation, last in page.rows:
         sign = CHANNEL_SIGNS.get(conversation.channel, "•")
@@ -179,6 +186,7 @@ def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = N
         if last is not None:
             lines.append(f"      <i>{escape(preview(last))}</i>")
     first = page.number * PAGE_SIZE + 1
-    lines.append(f"\n{first}–{first + len(page.rows) - 1} of {page.total}")
+    lines.append("\n" + _("{first}–{last} of {total}").format(
+        first=first, last=first + len(page.rows) - 1, total=page.total))
     return "\n".join(lines)
 

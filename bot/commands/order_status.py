@@ -22,10 +22,11 @@ from bot.commands import (
     shop_row,
 )
 from bot.commands.orders import current, order_by_id
+from bot.i18n import N_, _
 from bot.orders import carriers
 from bot.orders.auto import fill_from_waitlist
 from bot.orders.orders import OrderError, latest_active, move, order_totals
-from bot.orders.status import LABELS, TRANSITIONS
+from bot.orders.status import TRANSITIONS, label
 from bot.orders.text import canceled_notice, paid_notice, shipped_notice
 from bot.relay.cf_capture import tell_served
 from bot.relay.order_send import queue_invoice, queue_notice
@@ -33,6 +34,7 @@ from bot.relay.order_view import queue_order_message
 from db.models import Order, PaymentSlip, utcnow
 
 TRACKABLE = ("paid", "packed", "ready")
+SLIP_STATES = {"confirmed": N_("confirmed"), "rejected": N_("rejected")}
 
 
 def _target(inv: Invocation, status: str) -> Order:
@@ -43,9 +45,9 @@ def _target(inv: Invocation, status: str) -> Order:
     if found is None:
         latest = latest_active(inv.session, customer_id)
         if latest is None:
-            raise CommandError("This customer has no order in progress: /order opens one")
-        raise CommandError(f"Order #{latest.id} is {LABELS[latest.status]}, so it cannot "
-                           f"become {LABELS[status]}.")
+            raise CommandError(_("This customer has no order in progress: /order opens one"))
+        raise CommandError(_("Order #{id} is {current}, so it cannot become {target}.").format(
+            id=latest.id, current=label(latest.status), target=label(status)))
     return found
 
 
@@ -60,7 +62,8 @@ def advance(inv: Invocation, order: Order, status: str, note: str | None = None)
         tell_served(inv.session, fill_from_waitlist(inv.session, inv.shop_id, freed),
                     key=inv.key)
     queue_order_message(inv.session, order)
-    line = f"{_sign(status)} Order #{order.id} is {LABELS[status]}."
+    line = f"{_sign(status)} " + _("Order #{id} is {status}.").format(id=order.id,
+                                                                       status=label(status))
     key = f"{order.id}:{status}:{inv.key}"
     if status == "paid":
         _settle_slips(inv, order)
@@ -85,23 +88,23 @@ def _settle_slips(inv: Invocation, order: Order) -> None:
 
 
 @command("invoice", in_topic=True,
-         help="send the customer the order with a PromptPay QR code for the total")
+         help=N_("send the customer the order with a PromptPay QR code for the total"))
 def invoice(inv: Invocation, cmd: Command) -> Reply:
-    found, _ = current(inv)
+    found, _opened = current(inv)
     return Reply(_invoice(inv, found))
 
 
 def _invoice(inv: Invocation, order: Order) -> str:
     if not order.lines:
-        raise CommandError("The order has no products yet: /add CODE first.")
+        raise CommandError(_("The order has no products yet: /add CODE first."))
     if order.status == "draft":
         try:
             move(inv.session, order, "awaiting_payment", inv.admin.id)
         except OrderError as exc:
             raise CommandError(str(exc)) from None
     elif order.status != "awaiting_payment":
-        raise CommandError(f"Order #{order.id} is {LABELS[order.status]}; there is nothing to "
-                           "invoice.")
+        raise CommandError(_("Order #{id} is {status}; there is nothing to invoice.").format(
+            id=order.id, status=label(order.status)))
     try:
         line = queue_invoice(inv.session, inv.settings, order, inv.conversation, inv.admin.id,
                              f"{order.id}:{order.revision}:{inv.key}")
@@ -113,7 +116,7 @@ def _invoice(inv: Invocation, order: Order) -> str:
 
 @button("oi")
 def invoice_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
-    return Reply(_invoice(inv, order_by_id(inv, args[0] if args else "")), toast="Invoice")
+    return Reply(_invoice(inv, order_by_id(inv, args[0] if args else "")), toast=_("Invoice"))
 
 
 def _status_command(status: str, help_text: str) -> None:
@@ -123,14 +126,14 @@ def _status_command(status: str, help_text: str) -> None:
     command(status, in_topic=True, help=help_text)(handler)
 
 
-_status_command("paid", "mark the order paid (a transfer seen by hand); the customer is told")
-_status_command("packed", "mark the order packed")
-_status_command("ready", "mark the order ready to ship")
-_status_command("delivered", "mark a shipped order delivered")
+_status_command("paid", N_("mark the order paid (a transfer seen by hand); the customer is told"))
+_status_command("packed", N_("mark the order packed"))
+_status_command("ready", N_("mark the order ready to ship"))
+_status_command("delivered", N_("mark a shipped order delivered"))
 
 
 @command("cancel", usage="[reason]", in_topic=True,
-         help="cancel the order (before it ships); its stock goes back")
+         help=N_("cancel the order (before it ships); its stock goes back"))
 def cancel(inv: Invocation, cmd: Command) -> Reply:
     return Reply(advance(inv, _target(inv, "canceled"), "canceled", cmd.rest or None))
 
@@ -138,43 +141,45 @@ def cancel(inv: Invocation, cmd: Command) -> Reply:
 @button("os")
 def status_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     if len(args) != 2 or args[1] not in TRANSITIONS:
-        raise CommandError("This button is out of date.")
-    return Reply(advance(inv, order_by_id(inv, args[0]), args[1]), toast=LABELS[args[1]])
+        raise CommandError(_("This button is out of date."))
+    return Reply(advance(inv, order_by_id(inv, args[0]), args[1]), toast=label(args[1]))
 
 
 @button("ox")
 def cancel_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """Cancel asks once more: a slip of the thumb should not cancel an order."""
     found = order_by_id(inv, args[0] if args else "")
-    return Reply(f"Cancel order #{found.id} ({LABELS[found.status]})? Its products go back "
-                 "in stock.", buttons=((("✖️ Yes, cancel it", callback_data("oxy", found.id)),),))
+    return Reply(_("Cancel order #{id} ({status})? Its products go back in stock.").format(
+        id=found.id, status=label(found.status)),
+        buttons=((("✖️ " + _("Yes, cancel it"), callback_data("oxy", found.id)),),))
 
 
 @button("oxy")
 def cancel_confirmed(inv: Invocation, args: tuple[str, ...]) -> Reply:
     return Reply(advance(inv, order_by_id(inv, args[0] if args else ""), "canceled"),
-                 edit=True, toast="Canceled")
+                 edit=True, toast=_("Canceled"))
 
 
 @command("track", usage="NUMBER [CARRIER]", in_topic=True,
-         help="the parcel's tracking number: the order is shipped and the customer gets the link")
+         help=N_("the parcel's tracking number: the order is shipped and the customer gets "
+                 "the link"))
 def track(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.args:
-        raise CommandError("Type the tracking number: /track EF582621855TH")
+        raise CommandError(_("Type the tracking number: /track EF582621855TH"))
     number = carriers.normalise(cmd.args[0])
     found = _target(inv, "shipped")
     if found.status not in TRACKABLE:
-        raise CommandError(f"Order #{found.id} is not paid yet: /paid first.")
+        raise CommandError(_("Order #{id} is not paid yet: /paid first.").format(id=found.id))
     if len(cmd.args) > 1:
         carrier = carriers.by_name(" ".join(cmd.args[1:]))
         if carrier is None:
             names = ", ".join(c.name for c in carriers.CARRIERS)
-            raise CommandError(f"I do not know the carrier {escape(' '.join(cmd.args[1:]))!r};"
-                               f" say one of {names}")
+            raise CommandError(_("I do not know the carrier {name}; say one of {names}").format(
+                name=repr(escape(" ".join(cmd.args[1:]))), names=names))
     else:
         carrier = carriers.detect(number)
     if carrier is None:
-        return Reply(f"Which carrier is {escape(number)}?", buttons=tuple(
+        return Reply(_("Which carrier is {number}?").format(number=escape(number)), buttons=tuple(
             ((c.name, callback_data("ot", found.id, number, c.code)),)
             for c in carriers.CARRIERS))
     return Reply(_ship(inv, found, number, carrier))
@@ -184,14 +189,14 @@ def track(inv: Invocation, cmd: Command) -> Reply:
 def carrier_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     carrier = carriers.by_name(args[2]) if len(args) == 3 else None
     if carrier is None:
-        raise CommandError("This button is out of date; type /track again.")
+        raise CommandError(_("This button is out of date; type /track again."))
     return Reply(_ship(inv, order_by_id(inv, args[0]), args[1], carrier), edit=True)
 
 
 def _ship(inv: Invocation, order: Order, number: str, carrier: carriers.Carrier) -> str:
     if order.status not in TRACKABLE:
-        raise CommandError(f"Order #{order.id} is {LABELS[order.status]}; only a paid order "
-                           "can ship.")
+        raise CommandError(_("Order #{id} is {status}; only a paid order can ship.").format(
+            id=order.id, status=label(order.status)))
     order.carrier, order.tracking_number = carrier.code, number
     line = advance(inv, order, "shipped")
     url = carriers.tracking_url(carrier, number)
@@ -204,15 +209,19 @@ def _ship(inv: Invocation, order: Order, number: str, carrier: carriers.Carrier)
 def slip_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """Confirm or Reject under a payment slip."""
     slip = shop_row(inv, PaymentSlip, args[0] if len(args) == 2 else "",
-                    "This slip is not there any more.")
+                    _("This slip is not there any more."))
     if slip.status != "pending":
-        raise CommandError(f"This slip was {slip.status} already.")
+        raise CommandError(_("This slip was {status} already.").format(
+            status=_(SLIP_STATES.get(slip.status, slip.status))))
     order = inv.session.get_one(Order, slip.order_id)
     if args[1] == "no":
         slip.status, slip.admin_id, slip.decided_at = "rejected", inv.admin.id, utcnow()
-        return Reply(f"✖️ Slip rejected by {escape(inv.admin.display_name)}; order #{order.id} "
-                     "still awaits payment. Tell the customer why in this topic.", edit=True)
+        return Reply("✖️ " + _("Slip rejected by {name}; order #{id} still awaits payment. "
+                               "Tell the customer why in this topic.").format(
+            name=escape(inv.admin.display_name), id=order.id), edit=True)
     line = (advance(inv, order, "paid") if order.status in ("draft", "awaiting_payment")
-            else f"Order #{order.id} is {LABELS[order.status]} already.")
+            else _("Order #{id} is {status} already.").format(id=order.id,
+                                                             status=label(order.status)))
     slip.status, slip.admin_id, slip.decided_at = "confirmed", inv.admin.id, utcnow()
-    return Reply(f"✅ Slip confirmed by {escape(inv.admin.display_name)}. {line}", edit=True)
+    return Reply("✅ " + _("Slip confirmed by {name}.").format(
+        name=escape(inv.admin.display_name)) + f" {line}", edit=True)

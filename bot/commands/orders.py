@@ -18,6 +18,7 @@ from bot.commands import (
     command,
     shop_row,
 )
+from bot.i18n import N_, _
 from bot.orders.catalogue import CatalogueError, baht, parse_code, parse_price
 from bot.orders.money import parse_discount
 from bot.orders.orders import (
@@ -42,42 +43,45 @@ def current(inv: Invocation, *, create: bool = False) -> tuple[Order, bool]:
     if found is not None:
         return found, False
     if not create:
-        raise CommandError("This customer has no open order: /order opens one")
+        raise CommandError(_("This customer has no open order: /order opens one"))
     return open_order(inv.session, inv.shop_id, conversation.customer_id, conversation.id,
                       source="admin", admin_id=inv.admin.id)
 
 
 def order_by_id(inv: Invocation, raw: str) -> Order:
-    order: Order = shop_row(inv, Order, raw, "That order is not there any more.")
+    order: Order = shop_row(inv, Order, raw, _("That order is not there any more."))
     return order
 
 
 def summary(order: Order) -> str:
-    return f"order #{order.id} total {baht(order_totals(order).total)}"
+    return _("order #{id} total {total}").format(id=order.id,
+                                                 total=baht(order_totals(order).total))
 
 
 @command("order", in_topic=True,
-         help="open this customer's order, or show it again at the bottom of the topic")
+         help=N_("open this customer's order, or show it again at the bottom of the topic"))
 def order(inv: Invocation, cmd: Command) -> Reply:
     found, opened = current(inv, create=True)
     queue_order_message(inv.session, found, repost_in=None if opened else inv.here.id)
-    return Reply(f"🛒 Order #{found.id} opened: /add A01 2 puts products on it." if opened
-                 else "")
+    return Reply("🛒 " + _("Order #{id} opened: /add A01 2 puts products on it.").format(
+        id=found.id) if opened else "")
 
 
 @command("add", usage="CODE|NAME [QTY]", in_topic=True,
-         help="put a product on the customer's order (opens one if needed)")
+         help=N_("put a product on the customer's order (opens one if needed)"))
 def add(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.args:
-        raise CommandError("Say which product: /add A01 or /add A01 3")
+        raise CommandError(_("Say which product: /add A01 or /add A01 3"))
     qty, wanted = 1, cmd.rest
     if len(cmd.args) > 1 and cmd.args[-1].isdigit():
         qty, wanted = int(cmd.args[-1]), cmd.rest.rsplit(None, 1)[0]
     product, suggestions = find_product(inv.session, inv.shop_id, wanted)
     if product is None:
         if not suggestions:
-            raise CommandError(f"No product matches {escape(wanted)!r}. /products lists them")
-        return Reply(f"No product is called {escape(wanted)!r}. Did you mean…",
+            raise CommandError(_("No product matches {wanted}. /products lists them").format(
+                wanted=repr(escape(wanted))))
+        return Reply(_("No product is called {wanted}. Did you mean…").format(
+            wanted=repr(escape(wanted))),
                      buttons=tuple(((f"{s.code} {s.name}"[:40],
                                      callback_data("oa", s.code, qty)),)
                                    for s in suggestions))
@@ -91,38 +95,40 @@ def _add(inv: Invocation, found: Order, product: Product, qty: int, opened: bool
     except OrderError as exc:
         raise CommandError(str(exc)) from None
     queue_order_message(inv.session, found)
-    first = f"🛒 Order #{found.id} opened. " if opened else ""
+    first = "🛒 " + _("Order #{id} opened.").format(id=found.id) + " " if opened else ""
     return Reply(f"{first}➕ {escape(product.code)} {escape(product.name)} × {qty} "
-                 f"(now {line.qty}) · {summary(found)}", toast=f"Added {product.code}")
+                 + _("(now {n})").format(n=line.qty) + f" · {summary(found)}",
+                 toast=_("Added {code}").format(code=product.code))
 
 
 @button("oa")
 def add_suggested(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """A "Did you mean" suggestion tapped: add it with the quantity typed."""
     if len(args) != 2 or not args[1].isdigit():
-        raise CommandError("This suggestion is out of date; type /add again.")
-    product, _ = find_product(inv.session, inv.shop_id, args[0])
+        raise CommandError(_("This suggestion is out of date; type /add again."))
+    product, _close = find_product(inv.session, inv.shop_id, args[0])
     if product is None:
-        raise CommandError(f"{args[0]} is no longer in the catalogue.")
+        raise CommandError(_("{code} is no longer in the catalogue.").format(code=args[0]))
     found, opened = current(inv, create=True)
     reply = _add(inv, found, product, int(args[1]), opened)
     return Reply(reply.text, edit=True, toast=reply.toast)
 
 
-@command("remove", usage="CODE", in_topic=True, help="take a product off the order")
+@command("remove", usage="CODE", in_topic=True, help=N_("take a product off the order"))
 def remove(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) != 1:
-        raise CommandError("Say which product: /remove A01")
-    found, _ = current(inv)
+        raise CommandError(_("Say which product: /remove A01"))
+    found, _opened = current(inv)
     _set_qty(inv, found, cmd.args[0], 0)
-    return Reply(f"➖ {escape(cmd.args[0].upper())} removed · {summary(found)}")
+    return Reply("➖ " + _("{code} removed").format(code=escape(cmd.args[0].upper()))
+                 + f" · {summary(found)}")
 
 
-@command("qty", usage="CODE N", in_topic=True, help="set how many of a product the order has")
+@command("qty", usage="CODE N", in_topic=True, help=N_("set how many of a product the order has"))
 def qty(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) != 2 or not cmd.args[1].isdigit():
-        raise CommandError("Say the product and the number: /qty A01 3")
-    found, _ = current(inv)
+        raise CommandError(_("Say the product and the number: /qty A01 3"))
+    found, _opened = current(inv)
     _set_qty(inv, found, cmd.args[0], int(cmd.args[1]))
     return Reply(f"✏️ {escape(cmd.args[0].upper())} × {int(cmd.args[1])} · {summary(found)}")
 
@@ -131,11 +137,11 @@ def qty(inv: Invocation, cmd: Command) -> Reply:
 def qty_button(inv: Invocation, args: tuple[str, ...]) -> Reply:
     """− / + on the order message."""
     if len(args) != 3 or args[2] not in ("1", "-1"):
-        raise CommandError("This button is out of date.")
+        raise CommandError(_("This button is out of date."))
     found = order_by_id(inv, args[0])
     line = next((li for li in found.lines if li.code == args[1]), None)
     if line is None:
-        raise CommandError(f"{args[1]} is no longer on the order.")
+        raise CommandError(_("{code} is no longer on the order.").format(code=args[1]))
     _set_qty(inv, found, args[1], line.qty + int(args[2]))
     return Reply("", toast=f"{args[1]} × {line.qty if line in found.lines else 0} · "
                            f"{baht(order_totals(found).total)}")
@@ -149,29 +155,31 @@ def _set_qty(inv: Invocation, found: Order, code: str, number: int) -> None:
     queue_order_message(inv.session, found)
 
 
-@command("shipping", usage="AMOUNT", in_topic=True, help="the order's shipping fee in baht")
+@command("shipping", usage="AMOUNT", in_topic=True, help=N_("the order's shipping fee in baht"))
 def shipping(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) != 1:
-        raise CommandError("Type the fee in baht: /shipping 50 (0 for free shipping)")
-    found, _ = current(inv)
+        raise CommandError(_("Type the fee in baht: /shipping 50 (0 for free shipping)"))
+    found, _opened = current(inv)
     try:
         set_shipping(inv.session, found, parse_price(cmd.args[0]), inv.admin.id)
     except CatalogueError as exc:
         raise CommandError(str(exc)) from None
     queue_order_message(inv.session, found)
-    return Reply(f"🚚 Shipping {baht(found.shipping_satang)} · {summary(found)}")
+    return Reply("🚚 " + _("Shipping {fee}").format(fee=baht(found.shipping_satang))
+                 + f" · {summary(found)}")
 
 
 @command("discount", usage="AMOUNT|N%", in_topic=True,
-         help="a discount in baht or percent (0 removes it)")
+         help=N_("a discount in baht or percent (0 removes it)"))
 def discount(inv: Invocation, cmd: Command) -> Reply:
     if len(cmd.args) != 1:
-        raise CommandError("Type baht or a percentage: /discount 50 or /discount 10%")
-    found, _ = current(inv)
+        raise CommandError(_("Type baht or a percentage: /discount 50 or /discount 10%"))
+    found, _opened = current(inv)
     try:
         satang, bp = parse_discount(cmd.args[0])
         set_discount(inv.session, found, satang, bp, inv.admin.id)
     except CatalogueError as exc:
         raise CommandError(str(exc)) from None
     queue_order_message(inv.session, found)
-    return Reply(f"🏷 Discount {baht(order_totals(found).discount)} · {summary(found)}")
+    return Reply("🏷 " + _("Discount {amount}").format(amount=baht(order_totals(found).discount))
+                 + f" · {summary(found)}")

@@ -7,6 +7,7 @@ from html import escape
 from sqlalchemy import select
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.i18n import N_, _
 from bot.relay.render import CHANNEL_SIGNS, customer_name, topic_anchor
 from db.models import Conversation, Message
 from db.search import find_messages, search_terms
@@ -41,11 +42,11 @@ def snippet(text: str, words: list[str]) -> str:
     return ("…" if start else "") + "".join(out) + ("…" if end < len(text) else "")
 
 
-@command("search", usage="words", help="find conversations by what was written (Thai too)")
+@command("search", usage="words", help=N_("find conversations by what was written (Thai too)"))
 def search(inv: Invocation, cmd: Command) -> Reply:
     words = search_terms(cmd.rest)
     if not words or sum(map(len, words)) < 2:
-        raise CommandError("Type at least two letters to look for: /search ส่งฟรี")
+        raise CommandError(_("Type at least two letters to look for: /search ส่งฟรี"))
     ids = find_messages(inv.session, inv.shop_id, words, SCANNED)
     messages = list(inv.session.scalars(select(Message).where(Message.id.in_(ids))
                                         .order_by(Message.id.desc()))) if ids else []
@@ -54,10 +55,10 @@ def search(inv: Invocation, cmd: Command) -> Reply:
         newest.setdefault(message.conversation_id, message)
     shown = list(newest.items())[:SHOWN]
     conversations = {c.id: c for c in inv.session.scalars(
-        select(Conversation).where(Conversation.id.in_([c for c, _ in shown])))}
+        select(Conversation).where(Conversation.id.in_([c for c, _m in shown])))}
     query = escape(" ".join(words))
     if not shown:
-        return Reply(f"🔎 Nothing found for <b>{query}</b>.")
+        return Reply("🔎 " + _("Nothing found for {query}.").format(query=f"<b>{query}</b>"))
     lines = [f"🔎 <b>{query}</b>"]
     chat = inv.extras.get("admin_chat_id", 0)
     for conversation_id, message in shown:
@@ -68,5 +69,6 @@ def search(inv: Invocation, cmd: Command) -> Reply:
         lines.append(f"{sign} {label} #{conversation.id}")
         lines.append(f"      {snippet(message.text or '', words)}")
     if len(newest) > SHOWN:
-        lines.append(f"\nThe {SHOWN} most recent conversations are shown; add a word to narrow.")
+        lines.append("\n" + _("The {n} most recent conversations are shown; add a word to "
+                              "narrow.").format(n=SHOWN))
     return Reply("\n".join(lines))

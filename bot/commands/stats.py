@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.commands import Command, Invocation, Reply, command
+from bot.i18n import N_, _
 from bot.relay.dashboard import totals_lines
 from bot.relay.line_group import line_state, queue_quota_check
 from bot.relay.order_reports import shop_zone
@@ -22,7 +23,7 @@ from db.models import LineState, Message
 LOW_QUOTA = 0.1
 
 
-@command("stats", help="conversation totals and the LINE push quota this month")
+@command("stats", help=N_("conversation totals and the LINE push quota this month"))
 def stats(inv: Invocation, cmd: Command) -> Reply:
     zone = shop_zone(inv.settings)
     midnight = datetime.combine(datetime.now(zone).date(), time(), zone)
@@ -34,8 +35,9 @@ def stats(inv: Invocation, cmd: Command) -> Reply:
             Message.created_at >= since)) or 0
         return count
 
-    lines = ["📊 <b>Stats</b>", *totals_lines(inv.session, inv.shop_id),
-             f"Today: {today('in')} messages from customers · {today('out')} sent to them"]
+    lines = ["📊 <b>" + _("Stats") + "</b>", *totals_lines(inv.session, inv.shop_id),
+             _("Today: {received} messages from customers · {sent} sent to them").format(
+                 received=today("in"), sent=today("out"))]
     if inv.settings.line_enabled:
         lines.append(quota_line(line_state(inv.session, inv.shop_id), zone))
         queue_quota_check(inv.session, inv.shop_id)
@@ -45,15 +47,18 @@ def stats(inv: Invocation, cmd: Command) -> Reply:
 def quota_line(state: LineState, zone: ZoneInfo) -> str:
     """LINE pushes used this month against the plan's limit, as last read."""
     if state.quota_checked_at is None or state.quota_used is None:
-        return "LINE push quota: not read from LINE yet; ask again in a minute."
+        return _("LINE push quota: not read from LINE yet; ask again in a minute.")
     read = state.quota_checked_at.replace(tzinfo=UTC).astimezone(zone)
-    when = f"as of {read:%H:%M}" if read.date() == datetime.now(zone).date() \
-        else f"as of {read:%d %b %H:%M}"
+    when = _("as of {time}").format(
+        time=f"{read:%H:%M}" if read.date() == datetime.now(zone).date()
+        else f"{read:%d %b %H:%M}")
     used = state.quota_used
     if state.quota_limit is None:
-        return f"LINE pushes this month: {used:,} (the plan has no monthly limit) · {when}"
+        return _("LINE pushes this month: {used} (the plan has no monthly limit) · {when}").format(
+            used=f"{used:,}", when=when)
     left = max(0, state.quota_limit - used)
     sign = "⚠️ " if left < state.quota_limit * LOW_QUOTA else ""
-    return (f"{sign}LINE push quota: {used:,} / {state.quota_limit:,} used this month "
-            f"({left:,} left) · {when}")
+    return sign + _("LINE push quota: {used} / {limit} used this month ({left} left) · {when}"
+                    ).format(used=f"{used:,}", limit=f"{state.quota_limit:,}",
+                             left=f"{left:,}", when=when)
 

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Command, CommandError, Invocation, Reply, command
+from bot.i18n import N_, _
 from bot.relay.card import queue_card_refresh
 from db.engine import insert_if_absent
 from db.models import Conversation, CustomerTag, utcnow
@@ -24,7 +25,7 @@ def _tag_char(char: str) -> bool:
 def normalize_tag(raw: str) -> str:
     tag = raw.strip().lstrip("#").lower()
     if not 0 < len(tag) <= MAX_TAG or not all(map(_tag_char, tag)):
-        raise CommandError("A tag is one word of up to 20 letters or digits, like vip or ส่งด่วน")
+        raise CommandError(_("A tag is one word of up to 20 letters or digits, like vip or ส่งด่วน"))
     return tag
 
 
@@ -34,20 +35,21 @@ def tags_of(session: Session, customer_id: int) -> list[str]:
 
 
 def _shown(tags: list[str]) -> str:
-    return " ".join(f"#{escape(t)}" for t in tags) or "no tags"
+    return " ".join(f"#{escape(t)}" for t in tags) or _("no tags")
 
 
-@command("tag", usage="TAG [TAG …]", in_topic=True, help="tag this customer")
+@command("tag", usage="TAG [TAG …]", in_topic=True, help=N_("tag this customer"))
 def tag(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.args:
-        raise CommandError("Name the tag: /tag vip")
+        raise CommandError(_("Name the tag: /tag vip"))
     conversation: Conversation = inv.here
     for raw in cmd.args:
         insert_if_absent(inv.session, CustomerTag, shop_id=inv.shop_id,
                          customer_id=conversation.customer_id, tag=normalize_tag(raw),
                          created_at=utcnow())
     _refresh(inv, conversation)
-    return Reply(f"🏷 Tags: {_shown(tags_of(inv.session, conversation.customer_id))}")
+    return Reply("🏷 " + _("Tags: {tags}").format(
+        tags=_shown(tags_of(inv.session, conversation.customer_id))))
 
 
 def _refresh(inv: Invocation, conversation: Conversation) -> None:
@@ -55,10 +57,10 @@ def _refresh(inv: Invocation, conversation: Conversation) -> None:
                        key=f"tags:{inv.key}")
 
 
-@command("untag", usage="TAG [TAG …]", in_topic=True, help="remove a tag from this customer")
+@command("untag", usage="TAG [TAG …]", in_topic=True, help=N_("remove a tag from this customer"))
 def untag(inv: Invocation, cmd: Command) -> Reply:
     if not cmd.args:
-        raise CommandError("Name the tag to remove: /untag vip")
+        raise CommandError(_("Name the tag to remove: /untag vip"))
     conversation: Conversation = inv.here
     wanted = [normalize_tag(raw) for raw in cmd.args]
     had = set(tags_of(inv.session, conversation.customer_id))
@@ -66,18 +68,19 @@ def untag(inv: Invocation, cmd: Command) -> Reply:
     inv.session.execute(delete(CustomerTag).where(
         CustomerTag.customer_id == conversation.customer_id, CustomerTag.tag.in_(wanted)))
     _refresh(inv, conversation)
-    note = (f"This customer had no tag {', '.join('#' + escape(t) for t in missing)}. "
-            if missing else "")
-    return Reply(f"{note}🏷 Tags: {_shown(tags_of(inv.session, conversation.customer_id))}")
+    note = (_("This customer had no tag {tags}.").format(
+        tags=", ".join("#" + escape(t) for t in missing)) + " " if missing else "")
+    return Reply(note + "🏷 " + _("Tags: {tags}").format(
+        tags=_shown(tags_of(inv.session, conversation.customer_id))))
 
 
-@command("tags", help="all tags with how many customers have each")
+@command("tags", help=N_("all tags with how many customers have each"))
 def tags(inv: Invocation, cmd: Command) -> Reply:
     counts = inv.session.execute(
         select(CustomerTag.tag, func.count()).where(CustomerTag.shop_id == inv.shop_id)
         .group_by(CustomerTag.tag).order_by(func.count().desc(), CustomerTag.tag)).all()
     if not counts:
-        return Reply("No tags yet. In a customer's topic, /tag vip tags them.")
-    lines = ["<b>🏷 Tags</b>"] + [f"#{escape(t)} — {n}" for t, n in counts]
-    lines.append("\n/tagged TAG lists their conversations.")
+        return Reply(_("No tags yet. In a customer's topic, /tag vip tags them."))
+    lines = ["<b>🏷 " + _("Tags") + "</b>"] + [f"#{escape(t)} — {n}" for t, n in counts]
+    lines.append("\n" + _("/tagged TAG lists their conversations."))
     return Reply("\n".join(lines))

@@ -22,6 +22,7 @@ from telegram import Message as TgMessage
 
 from bot.commands import Command, Invocation, parse_command
 from bot.commands.dispatch import run_button, run_command
+from bot.i18n import _
 from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
 from bot.ingress.telegram_customers import customer_event
 from bot.relay.admins import admin_for
@@ -142,12 +143,13 @@ def _route(session: Session, runtime: Runtime, shop_id: int, update: Update) -> 
         return "ignored: not in a conversation"
     if update.edited_message is not None:
         queue_note(session, shop_id, conversation, thread_id, message.message_id,
-                   text="✏️ Edits are not sent to the customer. Send a new message instead.")
+                   text="✏️ " + _("Edits are not sent to the customer. "
+                                  "Send a new message instead."))
         return "edit explained"
     photo = message.photo[-1].file_id if message.photo else None
     if photo is None and not message.text:
         queue_note(session, shop_id, conversation, thread_id, message.message_id,
-                   text="Only text and photos can be sent to the customer from here.")
+                   text=_("Only text and photos can be sent to the customer from here."))
         return "unsupported content explained"
     queue_reply(session, shop_id, conversation, admin, text=message.text or message.caption,
                 photo_file_id=photo, admin_chat_id=admin_chat_id,
@@ -162,7 +164,7 @@ def _button(session: Session, runtime: Runtime, shop_id: int, query: CallbackQue
     message = query.message if isinstance(query.message, TgMessage) else None
     user = query.from_user
     if message is None or message.chat.id != admin_chat_id or user.is_bot:
-        queue_callback_answer(session, shop_id, query.id, "This button is not active here.")
+        queue_callback_answer(session, shop_id, query.id, _("This button is not active here."))
         return "ignored: button outside the admin group"
     admin = admin_for(session, shop_id, user.id, user.full_name,
                       runtime.settings.telegram_owner_ids)

@@ -32,7 +32,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    send_file,
 )
 
 from bot.ingress.http import Rejected
@@ -46,6 +45,7 @@ from bot.ingress.webchat_auth import (
 )
 from bot.ingress.webchat_body import JSON_LIMIT, read_post
 from bot.ingress.webchat_feed import wait_for_feed
+from bot.ingress.webchat_texts import widget_prelude
 from bot.runtime import Runtime, runtime_of
 from db.models import WebchatVisitor
 
@@ -156,7 +156,8 @@ def events() -> Response:
 @blueprint.get("/widget.js")
 def widget() -> Response:
     # Any page may load the script; only allowed origins may then talk to the API.
-    response = send_file(WIDGET, mimetype="text/javascript", max_age=300)
+    response = Response(widget_prelude() + WIDGET.read_bytes(), mimetype="text/javascript")
+    response.cache_control.public, response.cache_control.max_age = True, 300
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.i18n import _
 from bot.orders.cf import Item, Parsed
 from bot.orders.orders import (
     OrderError,
@@ -44,14 +45,15 @@ class Applied:
 
     def describe(self) -> str:
         parts = [f"{code}×{qty}" for code, qty in self.added]
-        parts += [f"{code}: {got} of {wanted} (all that was left)"
-                  for code, wanted, got in self.short]
-        parts += [f"{code} sold out (waiting list)" for code in self.sold_out]
+        parts += [_("{code}: {got} of {wanted} (all that was left)").format(
+            code=code, got=got, wanted=wanted) for code, wanted, got in self.short]
+        parts += [_("{code} sold out (waiting list)").format(code=code)
+                  for code in self.sold_out]
         if self.canceled:
-            parts.append("canceled " + ("the order" if self.canceled == ["*"]
-                                        else ", ".join(self.canceled)))
-        parts += [f"{units}× {code} to the waiting list's order #{order.id}"
-                  for order, code, units in self.served]
+            parts.append(_("canceled the order") if self.canceled == ["*"]
+                         else _("canceled {codes}").format(codes=", ".join(self.canceled)))
+        parts += [_("{units}× {code} to the waiting list's order #{id}").format(
+            units=units, code=code, id=order.id) for order, code, units in self.served]
         if self.problem:
             parts.append(self.problem)
         return "; ".join(parts)
@@ -78,7 +80,7 @@ def _one(session: Session, who: tuple[int, int, int], item: Item, repeat: str,
     product = session.scalars(select(Product).where(Product.shop_id == shop_id,
                                                     Product.code == item.code)).first()
     if product is None:
-        done.problem = f"{item.code} is no longer in the catalogue"
+        done.problem = _("{code} is no longer in the catalogue").format(code=item.code)
         return
     order = done.order
     line = next((li for li in order.lines if li.product_id == product.id), None) \
@@ -97,7 +99,7 @@ def _one(session: Session, who: tuple[int, int, int], item: Item, repeat: str,
                              status="waiting"))
         return
     if order is None:
-        order, _ = open_order(session, shop_id, customer_id, conversation_id, source=SOURCE,
+        order, _opened = open_order(session, shop_id, customer_id, conversation_id, source=SOURCE,
                               admin_id=None)
         done.order = order
     try:
@@ -114,7 +116,7 @@ def cancel(session: Session, customer_id: int, parsed: Parsed) -> Applied:
     """The customer's automatic order, or the codes named, canceled."""
     order = open_order_of(session, customer_id)
     if order is None or order.source != SOURCE:
-        return Applied(problem="no automatic order to cancel")
+        return Applied(problem=_("no automatic order to cancel"))
     done = Applied(order)
     codes = [item.code for item in parsed.items]
     if not codes:
@@ -132,7 +134,7 @@ def cancel(session: Session, customer_id: int, parsed: Parsed) -> Applied:
             continue
     done.served = fill_from_waitlist(session, order.shop_id, freed)
     if not done.canceled:
-        done.problem = "nothing of that on the order"
+        done.problem = _("nothing of that on the order")
     return done
 
 
@@ -158,7 +160,7 @@ def fill_from_waitlist(session: Session, shop_id: int, product_ids: list[int | N
                 conversation_id = session.scalar(select(CfComment.conversation_id).where(
                     CfComment.id == entry.cf_comment_id))
                 assert conversation_id is not None
-                order, _ = open_order(session, shop_id, entry.customer_id, conversation_id,
+                order, _opened = open_order(session, shop_id, entry.customer_id, conversation_id,
                                       source=SOURCE, admin_id=None)
             try:
                 add_product(session, order, product, got, None)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bot.i18n import N_, _
+
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 HEADER = ("code", "name", "price", "stock", "weight")
 MAX_ROWS = 5000
@@ -37,7 +39,8 @@ class ProductRow:
 
 def parse_code(raw: str) -> str:
     if not CODE.match(raw):
-        raise CatalogueError(f"{raw!r} is not a product code; use letters and digits, like A01")
+        raise CatalogueError(_("{raw} is not a product code; use letters and digits, like A01")
+                             .format(raw=repr(raw)))
     return raw.upper()
 
 
@@ -47,25 +50,27 @@ def parse_price(raw: str) -> int:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise CatalogueError(f"{raw!r} is not a price; type baht like 390 or 99.50") from None
+        raise CatalogueError(_("{raw} is not a price; type baht like 390 or 99.50").format(
+            raw=repr(raw))) from None
     if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
-        raise CatalogueError(f"{raw!r} is not a price; type baht like 390 or 99.50")
+        raise CatalogueError(_("{raw} is not a price; type baht like 390 or 99.50").format(
+            raw=repr(raw)))
     satang = int(value * 100)
     if satang > MAX_PRICE_SATANG:
-        raise CatalogueError(f"{raw!r} is more than any product costs")
+        raise CatalogueError(_("{raw} is more than any product costs").format(raw=repr(raw)))
     return satang
 
 
 def parse_stock(raw: str) -> int:
     if not raw.strip().isdigit() or int(raw) > MAX_STOCK:
-        raise CatalogueError(f"{raw!r} is not a stock count; type a whole number like 12, "
-                             "or preorder, or untracked")
+        raise CatalogueError(_("{raw} is not a stock count; type a whole number like 12, "
+                               "or preorder, or untracked").format(raw=repr(raw)))
     return int(raw)
 
 
 # Products that never sell out: open for pre-order (made or bought once ordered),
 # or simply not counted. Their orders reserve nothing.
-STOCK_MODES = {"preorder": "pre-order", "untracked": "not counted"}
+STOCK_MODES = {"preorder": N_("pre-order"), "untracked": N_("not counted")}  # shown with _()
 
 
 def parse_stock_value(raw: str) -> tuple[int, str]:
@@ -85,7 +90,7 @@ def parse_weight(raw: str) -> int | None:
     if not raw.strip():
         return None
     if not raw.strip().isdigit():
-        raise CatalogueError(f"{raw!r} is not a weight; type grams like 250")
+        raise CatalogueError(_("{raw} is not a weight; type grams like 250").format(raw=repr(raw)))
     return int(raw)
 
 
@@ -113,28 +118,31 @@ def parse_csv(data: bytes) -> tuple[list[ProductRow], list[str]]:
         if not any(cell.strip() for cell in record):
             continue
         if len(record) not in (4, 5) or len(record) > len(header):
-            problems.append(f"line {line}: {len(record)} values; expected {len(header)}")
+            problems.append(_("line {n}: {got} values; expected {wanted}").format(
+                n=line, got=len(record), wanted=len(header)))
             continue
         try:
             code = parse_code(record[0].strip())
             name = record[1].strip()
             if not name or len(name) > 200:
-                raise CatalogueError("the name is empty or over 200 characters")
+                raise CatalogueError(_("the name is empty or over 200 characters"))
             stock, mode = parse_stock_value(record[3])
             row = ProductRow(code, name, parse_price(record[2]), stock,
                              parse_weight(record[4]) if len(record) == 5 else None, mode)
         except CatalogueError as exc:
-            problems.append(f"line {line}: {exc}")
+            problems.append(_("line {n}: {problem}").format(n=line, problem=exc))
             continue
         if code in seen:
-            problems.append(f"line {line}: {code} is also on line {seen[code]}")
+            problems.append(_("line {n}: {code} is also on line {other}").format(
+                n=line, code=code, other=seen[code]))
             continue
         seen[code] = line
         rows.append(row)
     if len(rows) > MAX_ROWS:
-        problems.append(f"{len(rows)} products is more than {MAX_ROWS} in one file")
+        problems.append(_("{n} products is more than {most} in one file").format(
+            n=len(rows), most=MAX_ROWS))
     if not rows and not problems:
-        problems.append("the file has a header but no products")
+        problems.append(_("the file has a header but no products"))
     return ([], problems) if problems else (rows, [])
 
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from bot.i18n import _
+
 DEFAULT_KEYWORDS: tuple[str, ...] = ("CF", "F", "cf", "ซีเอฟ", "เอฟ", "รับ", "เอา", "จอง")
 
 MODES = ("keyword", "code")
@@ -402,11 +404,12 @@ def _read(tokens: list[_Tok], *, mode: str, linked: Sequence[str], max_qty: int,
                 if cur.qty is None:
                     cur.qty = num
                 else:
-                    issues.append(f"unclear quantity for {cur.code or 'the code'}")
+                    issues.append(_("unclear quantity for {code}").format(
+                        code=cur.code or _("the code")))
             elif pending is None:
                 pending = num
             else:
-                issues.append("unclear quantity")
+                issues.append(_("unclear quantity"))
         elif kind == "sep":
             if cur is not None:
                 cur.open = False
@@ -422,7 +425,7 @@ def _read(tokens: list[_Tok], *, mode: str, linked: Sequence[str], max_qty: int,
         if drafts[-1].qty is None:
             drafts[-1].qty = pending     # "CF A01, 2"
         else:
-            issues.append("unclear quantity")
+            issues.append(_("unclear quantity"))
     known = [Item(d.code, 1 if d.qty is None else d.qty, _note(d.note))
              for d in drafts if d.code]
 
@@ -431,11 +434,12 @@ def _read(tokens: list[_Tok], *, mode: str, linked: Sequence[str], max_qty: int,
 
     if canceled:
         if mixed or (swap and drafts):
-            return unclear("cancel and order in one comment", known[order_from:] if mixed else ())
+            return unclear(_("cancel and order in one comment"),
+                           known[order_from:] if mixed else ())
         if unknown:
-            return unclear(f"unknown code {unknown[0]}", known)
+            return unclear(_("unknown code {code}").format(code=unknown[0]), known)
         if not drafts and after_cancel:
-            return unclear("unclear cancellation")
+            return unclear(_("unclear cancellation"))
         return Parsed("cancel", tuple(known), keyword=keyword, phone=phone)
     if not drafts:
         if not keyword:
@@ -443,26 +447,27 @@ def _read(tokens: list[_Tok], *, mode: str, linked: Sequence[str], max_qty: int,
         if issues:
             return unclear(issues[0])
         if len(linked) > 1:
-            return unclear(f"{len(linked)} linked products: which one?")
+            return unclear(_("{n} linked products: which one?").format(n=len(linked)))
         if not linked:
-            return unclear("no code on a post without one linked product")
+            return unclear(_("no code on a post without one linked product"))
         known = [Item(linked[0].strip().upper(), 1 if pending is None else pending, _note(lead))]
     elif unknown:
         if mode == "keyword" and not keyword and not known:
             return Parsed("chat", phone=phone)   # "iPhone14 ดีกว่า" is talk, not an order
-        return unclear(f"unknown code {unknown[0]}", known)
+        return unclear(_("unknown code {code}").format(code=unknown[0]), known)
     if swap:
-        return unclear("cancel and order in one comment")
+        return unclear(_("cancel and order in one comment"))
     if mode == "keyword" and not keyword:
-        return unclear("code without keyword", known)
+        return unclear(_("code without keyword"), known)
     if issues:
         return unclear(issues[0], known)
     zero = next((item.code for item in known if item.qty == 0), None)
     if zero is not None:
-        return unclear(f"quantity 0 for {zero}", [item for item in known if item.qty])
+        return unclear(_("quantity 0 for {code}").format(code=zero),
+                       [item for item in known if item.qty])
     totals: dict[str, int] = {}
     for item in known:
         totals[item.code] = totals.get(item.code, 0) + item.qty
     if any(qty > max_qty for qty in totals.values()):
-        return unclear(f"over the maximum of {max_qty}", known)
+        return unclear(_("over the maximum of {n}").format(n=max_qty), known)
     return Parsed("order", tuple(known), keyword=keyword, phone=phone)

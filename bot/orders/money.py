@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bot.i18n import _
 from bot.orders.catalogue import CatalogueError, parse_price
 
 FULL_BP = 10_000  # basis points in 100%
@@ -39,15 +40,17 @@ def parse_discount(raw: str) -> tuple[int, int | None]:
         try:
             percent = Decimal(text[:-1].strip())
         except InvalidOperation:
-            raise CatalogueError(f"{raw!r} is not a discount; type 50 (baht) or 10%") from None
+            raise CatalogueError(_("{raw} is not a discount; type 50 (baht) or 10%").format(
+                raw=repr(raw))) from None
         if not percent.is_finite() or percent < 0 or percent > 100 or \
                 percent != percent.quantize(Decimal("0.01")):
-            raise CatalogueError("A percentage discount is between 0% and 100%, like 10%")
+            raise CatalogueError(_("A percentage discount is between 0% and 100%, like 10%"))
         return 0, int(percent * 100)
     try:
         return parse_price(text), None
     except CatalogueError:
-        raise CatalogueError(f"{raw!r} is not a discount; type 50 (baht) or 10%") from None
+        raise CatalogueError(_("{raw} is not a discount; type 50 (baht) or 10%").format(
+            raw=repr(raw))) from None
 
 
 def percent_text(bp: int) -> str:

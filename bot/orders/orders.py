@@ -18,9 +18,10 @@ from rapidfuzz import fuzz, process, utils
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.orders.catalogue import CatalogueError
+from bot.i18n import _
+from bot.orders.catalogue import STOCK_MODES, CatalogueError
 from bot.orders.money import Totals, totals
-from bot.orders.status import ACTIVE, LABELS, OPEN, UNSHIPPED, can_move, why_not
+from bot.orders.status import ACTIVE, OPEN, UNSHIPPED, can_move, label, why_not
 from db.engine import insert_if_absent
 from db.models import Order, OrderEvent, OrderLine, Product, utcnow
 
@@ -89,13 +90,13 @@ def find_product(session: Session, shop_id: int, wanted: str
     choices = {code: f"{code} {name}" for code, name in names.items()}
     found = process.extract(key, choices, scorer=fuzz.WRatio, processor=utils.default_process,
                             limit=SUGGESTIONS, score_cutoff=50)
-    return None, [Suggestion(code, names[code]) for _, _, code in found]
+    return None, [Suggestion(code, names[code]) for _name, _score, code in found]
 
 
 def _editable(order: Order) -> None:
     if order.status not in OPEN:
-        raise OrderError(f"Order #{order.id} is {LABELS[order.status]}; its products are "
-                         "fixed. /order opens a new one.")
+        raise OrderError(_("Order #{id} is {status}; its products are fixed. /order opens a "
+                           "new one.").format(id=order.id, status=label(order.status)))
 
 
 def _changed(session: Session, order: Order, admin_id: int | None) -> None:
@@ -138,8 +139,8 @@ def set_qty(session: Session, order: Order, code: str, qty: int,
     if change > 0:
         product = session.get(Product, line.product_id) if line.product_id else None
         if product is None:
-            raise OrderError(f"{line.code} is no longer in the catalogue; only fewer can be "
-                             "sold")
+            raise OrderError(_("{code} is no longer in the catalogue; only fewer can be sold")
+                             .format(code=line.code))
         _reserve(session, product, change)
     elif change < 0:
         _release(session, line.product_id, -change)
@@ -175,7 +176,7 @@ def move(session: Session, order: Order, target: str, admin_id: int | None,
     if not can_move(order.status, target):
         raise OrderError(why_not(order.status, target))
     if target == "awaiting_payment" and not order.lines:
-        raise OrderError("The order has no products yet: /add CODE first.")
+        raise OrderError(_("The order has no products yet: /add CODE first."))
     _move(session, order, target, admin_id, note)
 
 
@@ -222,12 +223,13 @@ def stock_change_problem(session: Session, product: Product, stock: int, mode: s
             Order, OrderLine.order_id == Order.id).where(
             OrderLine.product_id == product.id, Order.status.in_(UNSHIPPED)))
         if on_orders:
-            return (f"{product.code} is on {on_orders} unshipped order(s); its stock can "
-                    f"change to {mode if mode != 'tracked' else 'a count'} once they are "
-                    "shipped or canceled")
+            return _("{code} is on {n} unshipped order(s); its stock can change to {mode} "
+                     "once they are shipped or canceled").format(
+                code=product.code, n=on_orders,
+                mode=_(STOCK_MODES[mode]) if mode in STOCK_MODES else _("a count"))
     elif mode == "tracked" and stock < product.reserved:
-        return (f"{product.reserved} of {product.code} are reserved by open orders, so its "
-                f"stock cannot go below {product.reserved}")
+        return _("{n} of {code} are reserved by open orders, so its stock cannot go below "
+                 "{n}").format(n=product.reserved, code=product.code)
     return None
 
 
@@ -249,9 +251,10 @@ def _reserve(session: Session, product: Product, qty: int) -> None:
     if taken is None:
         left = available(product)
         if left <= 0:
-            raise OrderError(f"{product.code} {product.name} is sold out.")
-        raise OrderError(f"Only {left} of {product.code} left; /add {product.code} {left} "
-                         "takes them all.")
+            raise OrderError(_("{code} {name} is sold out.").format(code=product.code,
+                                                                     name=product.name))
+        raise OrderError(_("Only {n} of {code} left; /add {code} {n} takes them all.").format(
+            n=left, code=product.code))
 
 
 def _release(session: Session, product_id: int | None, qty: int) -> None:
@@ -267,10 +270,11 @@ def _line(order: Order, code: str) -> OrderLine:
     for line in order.lines:
         if line.code.upper() == wanted:
             return line
-    on_order = ", ".join(line.code for line in order.lines) or "nothing yet"
-    raise OrderError(f"{wanted} is not on order #{order.id} (on it: {on_order})")
+    on_order = ", ".join(line.code for line in order.lines) or _("nothing yet")
+    raise OrderError(_("{code} is not on order #{id} (on it: {codes})").format(
+        code=wanted, id=order.id, codes=on_order))
 
 
 def _check_qty(qty: int) -> None:
     if not 0 < qty <= MAX_QTY:
-        raise OrderError(f"The quantity is a whole number from 1 to {MAX_QTY}")
+        raise OrderError(_("The quantity is a whole number from 1 to {n}").format(n=MAX_QTY))

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.i18n import _
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
-from bot.orders.status import LABELS, STATUSES
+from bot.orders.status import LABELS, STATUSES, label
 from db.models import Order
 
 AWAITING_TOO_LONG = timedelta(hours=24)
@@ -73,8 +74,8 @@ CSV_HEADER = ("order", "created_utc", "status", "customer_id", "source", "items"
 
 def orders_between(session: Session, shop_id: int, first: date, last: date,
                    zone: ZoneInfo) -> list[Order]:
-    start, _ = local_day_bounds(first, zone)
-    _, end = local_day_bounds(last, zone)
+    start, _end = local_day_bounds(first, zone)
+    _start, end = local_day_bounds(last, zone)
     return list(session.scalars(select(Order).where(
         Order.shop_id == shop_id, Order.created_at >= start, Order.created_at < end)
         .order_by(Order.id)))
@@ -103,10 +104,12 @@ def _amount(satang: int) -> str:
 
 def summary_lines(found: Summary) -> list[str]:
     """Plain words for the summary (the caller adds links for the overdue orders)."""
-    counts = ", ".join(f"{LABELS[s]} {found.per_status[s]}" for s in STATUSES
+    counts = ", ".join(f"{label(s)} {found.per_status[s]}" for s in STATUSES
                        if found.per_status.get(s) and s not in ("delivered", "canceled"))
     return [
-        f"☀️ <b>Good morning — orders on {found.day:%a %d %b}</b>",
-        f"In progress: {counts or 'none'}",
-        f"Paid yesterday: {found.paid_count} orders, {baht(found.paid_total)}",
+        "☀️ <b>" + _("Good morning — orders on {day}").format(day=f"{found.day:%a %d %b}")
+        + "</b>",
+        _("In progress: {counts}").format(counts=counts or _("none")),
+        _("Paid yesterday: {n} orders, {total}").format(n=found.paid_count,
+                                                        total=baht(found.paid_total)),
     ]

@@ -10,6 +10,8 @@ longer matches.
 
 from __future__ import annotations
 
+from bot.i18n import N_, _
+
 STATUSES = ("draft", "awaiting_payment", "paid", "packed", "ready", "shipped", "delivered",
             "canceled")
 # Open: products can still be added, and the customer has at most one.
@@ -20,14 +22,14 @@ UNSHIPPED = ("draft", "awaiting_payment", "paid", "packed", "ready")
 ACTIVE = ("draft", "awaiting_payment", "paid", "packed", "ready", "shipped")
 
 LABELS = {
-    "draft": "draft",
-    "awaiting_payment": "awaiting payment",
-    "paid": "paid",
-    "packed": "packed",
-    "ready": "ready to ship",
-    "shipped": "shipped",
-    "delivered": "delivered",
-    "canceled": "canceled",
+    "draft": N_("draft"),
+    "awaiting_payment": N_("awaiting payment"),
+    "paid": N_("paid"),
+    "packed": N_("packed"),
+    "ready": N_("ready to ship"),
+    "shipped": N_("shipped"),
+    "delivered": N_("delivered"),
+    "canceled": N_("canceled"),
 }
 SIGNS = dict.fromkeys(("draft", "awaiting_payment", "paid", "packed", "ready"), "🛒")
 SIGNS.update({"shipped": "🚚", "delivered": "✅", "canceled": "✖️"})
@@ -49,6 +51,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+def label(status: str) -> str:
+    """The status as admins read it, in the shop's language."""
+    return _(LABELS[status])
+
+
 def can_move(current: str, target: str) -> bool:
     return target in TRANSITIONS[current]
 
@@ -56,13 +63,15 @@ def can_move(current: str, target: str) -> bool:
 def why_not(current: str, target: str) -> str:
     """One line for the admin when a change is not possible."""
     if current == target:
-        return f"This order is already {LABELS[current]}."
+        return _("This order is already {status}.").format(status=label(current))
     if current in ("delivered", "canceled"):
-        return f"This order is {LABELS[current]}; /order opens a new one."
+        return _("This order is {status}; /order opens a new one.").format(
+            status=label(current))
     if target == "canceled":
-        return "A shipped order cannot be canceled; the parcel is on its way."
+        return _("A shipped order cannot be canceled; the parcel is on its way.")
     if target in ("packed", "ready", "shipped") and current in OPEN:
-        return "This order is not paid yet: /paid when the money is in."
+        return _("This order is not paid yet: /paid when the money is in.")
     if target == "delivered":
-        return "Only a shipped order can be delivered: /track NUMBER first."
-    return f"An order that is {LABELS[current]} cannot become {LABELS[target]}."
+        return _("Only a shipped order can be delivered: /track NUMBER first.")
+    return _("An order that is {current} cannot become {target}.").format(
+        current=label(current), target=label(target))

@@ -2,7 +2,8 @@
 (plain text, and a LINE Flex bubble), and the customer's status notices.
 
 Customer-facing words are Thai first with the English beside them, since the
-customer may be either; admin-facing words are English.
+customer may be either (SHOP_LANGUAGE=th gives them in Thai only); admin-facing
+words are in the shop's language.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from bot.i18n import N_, _
 from bot.orders import carriers
 from bot.orders.catalogue import baht
 from bot.orders.money import Totals, percent_text
-from bot.orders.status import LABELS, SIGNS
+from bot.orders.status import SIGNS, label
 from db.models import Order
 
 
@@ -40,30 +42,33 @@ def line_items(order: Order) -> list[str]:
 
 def admin_text(order: Order, sums: Totals, ship_to: ShipTo) -> str:
     """The order message in the topic, re-rendered on every change."""
-    lines = [f"{SIGNS[order.status]} <b>Order #{order.id}</b> · {LABELS[order.status]}"]
+    lines = [f"{SIGNS[order.status]} <b>" + _("Order #{id}").format(id=order.id)
+             + f"</b> · {label(order.status)}"]
     if order.source != "admin":
-        lines[0] += f" · from {escape(order.source)}"
+        lines[0] += " · " + _("from {source}").format(source=escape(order.source))
     lines.append("")
     if order.lines:
         lines += [escape(item) for item in line_items(order)]
     else:
-        lines.append("<i>No products yet: /add A01 2</i>")
+        lines.append("<i>" + _("No products yet: /add A01 2") + "</i>")
     lines.append("")
-    lines.append(f"Subtotal {baht(sums.subtotal)}")
+    lines.append(_("Subtotal {amount}").format(amount=baht(sums.subtotal)))
     if sums.discount:
-        label = f" ({percent_text(order.discount_bp)})" if order.discount_bp else ""
-        lines.append(f"Discount{label} −{baht(sums.discount)}")
-    lines.append(f"Shipping {baht(sums.shipping)}")
-    lines.append(f"<b>Total {baht(sums.total)}</b>")
+        percent = f" ({percent_text(order.discount_bp)})" if order.discount_bp else ""
+        lines.append(_("Discount{percent} −{amount}").format(percent=percent,
+                                                            amount=baht(sums.discount)))
+    lines.append(_("Shipping {fee}").format(fee=baht(sums.shipping)))
+    lines.append("<b>" + _("Total {amount}").format(amount=baht(sums.total)) + "</b>")
     lines.append("")
-    lines.append(f"To: {escape(ship_to.recipient)} · 📞 {escape(ship_to.phone or '—')}")
+    lines.append(_("To: {name}").format(name=escape(ship_to.recipient))
+                 + f" · 📞 {escape(ship_to.phone or '—')}")
     lines.append(f"📍 {escape(ship_to.address or '—')}")
     if order.tracking_number:
         carrier = carriers.by_name(order.carrier or "")
         lines.append(f"🚚 {escape(carrier.name if carrier else order.carrier or '')} "
                      f"{escape(order.tracking_number)}")
     if order.status == "canceled" and order.cancel_reason:
-        lines.append(f"Reason: {escape(order.cancel_reason)}")
+        lines.append(_("Reason: {reason}").format(reason=escape(order.cancel_reason)))
     return "\n".join(lines)
 
 
@@ -75,16 +80,16 @@ class PayWith:
 
 def invoice_text(order: Order, sums: Totals, pay: PayWith, ship_to: ShipTo) -> str:
     """The invoice as plain text: Messenger, Instagram, comments, Telegram, LINE's alt text."""
-    lines = [f"🧾 ใบแจ้งยอด คำสั่งซื้อ #{order.id} (Order #{order.id})", ""]
+    lines = [_("🧾 ใบแจ้งยอด คำสั่งซื้อ #{n} (Order #{n})").format(n=order.id), ""]
     lines += line_items(order)
     lines.append("")
     if sums.discount:
-        lines.append(f"ส่วนลด Discount −{baht(sums.discount)}")
-    lines.append(f"ค่าส่ง Shipping {baht(sums.shipping)}")
-    lines.append(f"ยอดชำระ Total {baht(sums.total)}")
+        lines.append(_("ส่วนลด Discount −{amount}").format(amount=baht(sums.discount)))
+    lines.append(_("ค่าส่ง Shipping {amount}").format(amount=baht(sums.shipping)))
+    lines.append(_("ยอดชำระ Total {amount}").format(amount=baht(sums.total)))
     lines.append("")
     lines += payment_lines(pay)
-    lines.append("โอนแล้วส่งสลิปในแชตนี้ได้เลยค่ะ / Please send the transfer slip here.")
+    lines.append(_("โอนแล้วส่งสลิปในแชตนี้ได้เลยค่ะ / Please send the transfer slip here."))
     if ship_to.missing:
         lines.append("")
         lines.append(ask_for_details(ship_to))
@@ -94,17 +99,21 @@ def invoice_text(order: Order, sums: Totals, pay: PayWith, ship_to: ShipTo) -> s
 def payment_lines(pay: PayWith) -> list[str]:
     lines = []
     if pay.promptpay_id:
-        lines.append(f"พร้อมเพย์ PromptPay: {pay.promptpay_id} (สแกน QR ได้เลย / scan the QR)")
+        lines.append(_("พร้อมเพย์ PromptPay: {id} (สแกน QR ได้เลย / scan the QR)").format(
+            id=pay.promptpay_id))
     if pay.bank_text:
-        lines.append(f"โอนเข้าบัญชี Bank transfer: {pay.bank_text}")
+        lines.append(_("โอนเข้าบัญชี Bank transfer: {account}").format(account=pay.bank_text))
     return lines
 
 
 def ask_for_details(ship_to: ShipTo) -> str:
-    wanted = {"phone": "เบอร์โทร (phone number)", "address": "ที่อยู่จัดส่ง (delivery address "
-              "with postal code)"}
-    asked = " และ ".join(wanted[m] for m in ship_to.missing)
-    return f"📦 รบกวนแจ้ง{asked} ด้วยนะคะ / Please send us your {' and '.join(ship_to.missing)}."
+    if ship_to.missing == ["phone"]:
+        return _("📦 รบกวนแจ้งเบอร์โทร (phone number) ด้วยนะคะ / Please send us your phone.")
+    if ship_to.missing == ["address"]:
+        return _("📦 รบกวนแจ้งที่อยู่จัดส่ง (delivery address with postal code) ด้วยนะคะ / "
+                 "Please send us your address.")
+    return _("📦 รบกวนแจ้งเบอร์โทร (phone number) และ ที่อยู่จัดส่ง (delivery address with "
+             "postal code) ด้วยนะคะ / Please send us your phone and address.")
 
 
 def invoice_flex(order: Order, sums: Totals, pay: PayWith, ship_to: ShipTo,
@@ -119,17 +128,18 @@ def invoice_flex(order: Order, sums: Totals, pay: PayWith, ship_to: ShipTo,
              "weight": "bold" if bold else "regular"}]}
 
     body: list[dict[str, Any]] = [
-        {"type": "text", "text": f"🧾 คำสั่งซื้อ #{order.id}", "weight": "bold", "size": "lg"},
+        {"type": "text", "text": _("🧾 คำสั่งซื้อ #{n}").format(n=order.id), "weight": "bold",
+         "size": "lg"},
         {"type": "separator", "margin": "md"},
     ]
     body += [row(f"{line.name} × {line.qty}", baht(line.unit_price_satang * line.qty))
              for line in order.lines]
     body.append({"type": "separator", "margin": "md"})
     if sums.discount:
-        body.append(row("ส่วนลด Discount", f"−{baht(sums.discount)}"))
-    body.append(row("ค่าส่ง Shipping", baht(sums.shipping)))
-    body.append(row("ยอดชำระ Total", baht(sums.total), bold=True))
-    notes = [*payment_lines(pay), "โอนแล้วส่งสลิปในแชตนี้ได้เลยค่ะ"]
+        body.append(row(_("ส่วนลด Discount"), f"−{baht(sums.discount)}"))
+    body.append(row(_("ค่าส่ง Shipping"), baht(sums.shipping)))
+    body.append(row(_("ยอดชำระ Total"), baht(sums.total), bold=True))
+    notes = [*payment_lines(pay), _("โอนแล้วส่งสลิปในแชตนี้ได้เลยค่ะ")]
     if ship_to.missing:
         notes.append(ask_for_details(ship_to))
     body += [{"type": "text", "text": note, "size": "xs", "wrap": True, "margin": "md"}
@@ -143,28 +153,29 @@ def invoice_flex(order: Order, sums: Totals, pay: PayWith, ship_to: ShipTo,
 
 
 def paid_notice(order: Order, sums: Totals) -> str:
-    return (f"✅ ได้รับยอด {baht(sums.total)} สำหรับคำสั่งซื้อ #{order.id} แล้วค่ะ ขอบคุณค่ะ\n"
-            f"Payment of {baht(sums.total)} for order #{order.id} received. Thank you!")
+    return _("✅ ได้รับยอด {total} สำหรับคำสั่งซื้อ #{n} แล้วค่ะ ขอบคุณค่ะ\n"
+             "Payment of {total} for order #{n} received. Thank you!").format(
+                 total=baht(sums.total), n=order.id)
 
 
 def shipped_notice(order: Order, carrier_name: str, url: str) -> str:
-    return (f"🚚 คำสั่งซื้อ #{order.id} จัดส่งแล้วค่ะ ({carrier_name})\n"
-            f"เลขพัสดุ Tracking: {order.tracking_number}\n{url}")
+    return _("🚚 คำสั่งซื้อ #{n} จัดส่งแล้วค่ะ ({carrier})\nเลขพัสดุ Tracking: {tracking}\n{url}"
+             ).format(n=order.id, carrier=carrier_name, tracking=order.tracking_number, url=url)
 
 
 def canceled_notice(order: Order) -> str:
     reason = f"\n{order.cancel_reason}" if order.cancel_reason else ""
-    return (f"✖️ คำสั่งซื้อ #{order.id} ถูกยกเลิกแล้วค่ะ / Order #{order.id} was canceled."
-            f"{reason}")
+    return _("✖️ คำสั่งซื้อ #{n} ถูกยกเลิกแล้วค่ะ / Order #{n} was canceled.").format(
+        n=order.id) + reason
 
 
 def open_a_chat_text() -> str:
     """For a comment whose private reply is used up: the invoice cannot go in public."""
-    return ("ยอดชำระพร้อมแล้วค่ะ 🙏 รบกวนทักแชตเพจเพื่อรับใบแจ้งยอดนะคะ / "
-            "Your invoice is ready — please send us a message so we can send it privately.")
+    return _("ยอดชำระพร้อมแล้วค่ะ 🙏 รบกวนทักแชตเพจเพื่อรับใบแจ้งยอดนะคะ / "
+             "Your invoice is ready — please send us a message so we can send it privately.")
 
 
-TEMPLATE_HELP = "placeholders: {name} {order_no} {total} {codes}"
+TEMPLATE_HELP = N_("placeholders: {name} {order_no} {total} {codes}")  # shown with _()
 _BRACKETS = re.compile(r"\[(name|order_no|total|codes)\]")
 
 

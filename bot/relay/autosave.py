@@ -6,6 +6,7 @@ from html import escape
 
 from sqlalchemy.orm import Session
 
+from bot.i18n import _
 from bot.relay.card import queue_card_refresh
 from bot.relay.outbound import queue_note
 from bot.shipping import find_address, find_phone
@@ -22,14 +23,14 @@ def autosave(session: Session, shop_id: int, conversation: Conversation, text: s
     phone = find_phone(text)
     if phone and phone != customer.phone:
         customer.phone = phone
-        saved.append(f"📞 Saved phone {escape(phone)}")
+        saved.append("📞 " + _("Saved phone {phone}").format(phone=escape(phone)))
     address = find_address(text)
     if address and address.text != customer.address:
         customer.address = address.text
         customer.postal_code = address.postal_code
-        saved.append(f"📍 Saved address {escape(address.text)}")
+        saved.append("📍 " + _("Saved address {address}").format(address=escape(address.text)))
     if not saved:
         return
     queue_note(session, shop_id, conversation, None, None,
-               text="\n".join(saved) + " — /edit to change", key=f"autosave:{key}")
+               text="\n".join(saved) + " — " + _("/edit to change"), key=f"autosave:{key}")
     queue_card_refresh(session, shop_id, customer.id, key=f"autosave:{key}")

@@ -21,12 +21,13 @@ from telegram import ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.commands import callback_data
+from bot.i18n import N_, _
 from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
 from bot.relay.policy import STANDARD_WINDOW
-from bot.relay.render import CHANNEL_NAMES
+from bot.relay.render import channel_name
 from bot.relay.to_admin import keyboard
 from db.models import Broadcast, Conversation, Message, utcnow
 
@@ -39,13 +40,13 @@ COMMENTS = ("facebook_comment", "instagram_comment")
 
 def skip_reason(conversation: Conversation, now: Any) -> str | None:
     if conversation.channel in COMMENTS:
-        return "comment conversations (answer those one by one)"
+        return N_("comment conversations (answer those one by one)")
     if conversation.blocked:
-        return "blocked the shop's account"
+        return N_("blocked the shop's account")
     if conversation.channel in META_DIRECT and (
             conversation.customer_last_at is None
             or now - conversation.customer_last_at > STANDARD_WINDOW):
-        return "outside Meta's 24-hour window"
+        return N_("outside Meta's 24-hour window")
     return None
 
 
@@ -76,7 +77,7 @@ def prepare(ctx: WorkerContext, item: Claimed) -> None:
         dropped = set(line_ids[quota:])
         send = [i for i in send if i not in dropped]
         per_channel["line"] = quota
-        skipped["over LINE's monthly message quota"] += over
+        skipped[N_("over LINE's monthly message quota")] += over
     plan = {"send": send, "skipped": dict(skipped), "channels": dict(per_channel),
             "line_quota": quota}
     with ctx.runtime.transaction() as session:
@@ -108,18 +109,19 @@ def _line_quota(ctx: WorkerContext) -> int | None:
 
 
 def preview_text(target: str, text: str, plan: dict[str, Any]) -> str:
-    channels = ", ".join(f"{CHANNEL_NAMES.get(c, c)} {n}"
+    channels = ", ".join(f"{channel_name(c)} {n}"
                          for c, n in plan["channels"].items() if n)
-    lines = [f"📣 <b>Broadcast to {escape(target)}</b>",
-             f"Will send to {len(plan['send'])} conversation(s)"
+    lines = ["📣 <b>" + _("Broadcast to {target}").format(target=escape(target)) + "</b>",
+             _("Will send to {n} conversation(s)").format(n=len(plan["send"]))
              + (f": {channels}" if channels else "")]
     for reason, n in plan["skipped"].items():
-        lines.append(f"Skipped {n}: {escape(reason, quote=False)}")
+        lines.append(_("Skipped {n}: {reason}").format(n=n, reason=escape(_(reason),
+                                                                          quote=False)))
     if plan.get("line_quota") is not None:
-        lines.append(f"LINE pushes left this month: {plan['line_quota']}")
+        lines.append(_("LINE pushes left this month: {n}").format(n=plan["line_quota"]))
     lines += ["", escape(text)]
     if not plan["send"]:
-        lines.append("\nNobody in this list can be reached now; nothing will be sent.")
+        lines.append("\n" + _("Nobody in this list can be reached now; nothing will be sent."))
     return "\n".join(lines)
 
 
@@ -195,11 +197,13 @@ def report(ctx: WorkerContext, item: Claimed) -> None:
             broadcast.status = "done"
     skipped = sum((broadcast.plan or {}).get("skipped", {}).values())
     sent, failed = counts.get("sent", 0), counts.get("failed", 0)
-    head = ("✅ <b>Broadcast finished</b>" if finished or broadcast.status == "done"
-            else "📣 <b>Broadcast sending…</b>")
-    text = (f"{head} to {escape(broadcast.target)}\n"
-            f"Sent {sent} · skipped {skipped} · failed {failed}"
-            + ("" if finished else f" · waiting {counts.get('pending', 0)}")
+    head = ("✅ " + _("<b>Broadcast finished</b> to {target}")
+            if finished or broadcast.status == "done"
+            else "📣 " + _("<b>Broadcast sending…</b> to {target}"))
+    text = (head.format(target=escape(broadcast.target)) + "\n"
+            + _("Sent {sent} · skipped {skipped} · failed {failed}").format(
+                sent=sent, skipped=skipped, failed=failed)
+            + ("" if finished else " · " + _("waiting {n}").format(n=counts.get("pending", 0)))
             + f"\n\n{escape(broadcast.text)}")
     if broadcast.preview_message_id is None:
         return

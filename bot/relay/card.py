@@ -15,11 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands import Buttons, callback_data
+from bot.i18n import _, ngettext
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
-from bot.orders.status import LABELS, SIGNS, UNSHIPPED
+from bot.orders.status import SIGNS, UNSHIPPED, label
 from bot.relay.outbox import enqueue
-from bot.relay.render import CHANNEL_NAMES, CHANNEL_SIGNS, customer_name
+from bot.relay.render import CHANNEL_SIGNS, channel_name, customer_name
 from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Order, Shortcut
 
 CARD_SHORTCUTS = 3
@@ -61,46 +62,48 @@ def card_facts(session: Session, conversation: Conversation) -> CardFacts:
 def card_text(facts: CardFacts) -> str:
     conversation, customer = facts.conversation, facts.customer
     sign = CHANNEL_SIGNS.get(conversation.channel, "•")
-    channel = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
+    channel = channel_name(conversation.channel)
     lines = [
         f"<b>{escape(customer_name(customer, conversation))}</b>",
-        f"{sign} {channel} · Conversation #{conversation.id}"
-        + (" · 🗄 archived" if conversation.status == "archived" else ""),
-        f"First contact {customer.created_at:%Y-%m-%d %H:%M} UTC",
+        f"{sign} {channel} · " + _("Conversation #{id}").format(id=conversation.id)
+        + (" · 🗄 " + _("archived") if conversation.status == "archived" else ""),
+        _("First contact {when} UTC").format(when=f"{customer.created_at:%Y-%m-%d %H:%M}"),
     ]
     elsewhere = [c for c in facts.channels if c != conversation.channel]
     if elsewhere or facts.conversations > 1:
-        known = " ".join(CHANNEL_SIGNS.get(c, "•") + " " + CHANNEL_NAMES.get(c, c)
+        known = " ".join(CHANNEL_SIGNS.get(c, "•") + " " + channel_name(c)
                          for c in facts.channels)
-        lines.append(f"Also on: {known} · {facts.conversations} conversations (/history)")
+        lines.append(ngettext("Also on: {known} · {n} conversation (/history)",
+                              "Also on: {known} · {n} conversations (/history)",
+                              facts.conversations).format(known=known, n=facts.conversations))
     if facts.tags:
         lines.append("🏷 " + " ".join(f"#{escape(t)}" for t in facts.tags))
     if facts.assigned:
-        lines.append(f"👤 Assigned to {escape(facts.assigned)}")
+        lines.append("👤 " + _("Assigned to {name}").format(name=escape(facts.assigned)))
     if facts.order is not None:
         order = facts.order
-        lines.append(f"{SIGNS[order.status]} Order #{order.id} · {LABELS[order.status]} · "
-                     f"{baht(order_totals(order).total)}")
+        lines.append(f"{SIGNS[order.status]} " + _("Order #{id}").format(id=order.id)
+                     + f" · {label(order.status)} · {baht(order_totals(order).total)}")
     lines.append("")
-    lines.append("<b>Shipping</b>")
+    lines.append("<b>" + _("Shipping") + "</b>")
     recipient = customer.recipient_name or customer_name(customer, conversation)
-    lines.append(f"Recipient: {escape(recipient)}")
+    lines.append(_("Recipient: {name}").format(name=escape(recipient)))
     lines.append(f"📞 {escape(customer.phone) if customer.phone else '—'}")
     lines.append(f"📍 {escape(customer.address) if customer.address else '—'}")
     if customer.order_note:
         lines.append(f"📝 {escape(customer.order_note)}")
     lines.append("")
-    lines.append("Write here to answer. /edit changes the details; /help lists the commands.")
+    lines.append(_("Write here to answer. /edit changes the details; /help lists the commands."))
     return "\n".join(lines)
 
 
 def card_buttons(facts: CardFacts) -> Buttons:
     conversation = facts.conversation
-    archive = (("📥 Unarchive", callback_data("ua", conversation.id))
+    archive = (("📥 " + _("Unarchive"), callback_data("ua", conversation.id))
                if conversation.status == "archived"
-               else ("🗄 Archive", callback_data("ar", conversation.id)))
+               else ("🗄 " + _("Archive"), callback_data("ar", conversation.id)))
     rows: list[tuple[tuple[str, str], ...]] = [
-        (("✓ Mark read", callback_data("rd", conversation.id)), archive)]
+        (("✓ " + _("Mark read"), callback_data("rd", conversation.id)), archive)]
     if facts.shortcuts:
         rows.append(tuple((f"⚡ {key}", callback_data("sc", key)) for key in facts.shortcuts))
     return tuple(rows)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from telegram import InputFile, ReplyParameters
 from telegram.constants import ParseMode
 
+from bot.i18n import _
 from bot.orders.catalogue import ProductRow, parse_csv, to_csv
 from bot.orders.orders import stock_change_problem
 from bot.relay.context import WorkerContext
@@ -50,18 +51,20 @@ def import_catalogue(ctx: WorkerContext, item: Claimed) -> None:
                     product.stock, product.weight_grams = row.stock, row.weight_grams
                     product.stock_mode = row.stock_mode
             if rows:
-                text = (f"✅ Imported {len(rows)} products: {len(rows) - len(existing)} new, "
-                        f"{len(existing)} updated. /products lists them.")
+                text = "✅ " + _("Imported {n} products: {new} new, {updated} updated. "
+                                 "/products lists them.").format(
+                    n=len(rows), new=len(rows) - len(existing), updated=len(existing))
         queue_note(session, item.shop_id, None, item.payload.get("thread_id"),
                    item.payload.get("reply_to"), text=text, key=f"import-report:{item.id}")
 
 
 def _problems(problems: list[str]) -> str:
-    lines = [f"❌ Nothing imported: {len(problems)} problem(s) to fix first."]
+    lines = ["❌ " + _("Nothing imported: {n} problem(s) to fix first.").format(n=len(problems))]
     lines += [escape(p, quote=False) for p in problems[:SHOWN_PROBLEMS]]
     if len(problems) > SHOWN_PROBLEMS:
-        lines.append(f"… and {len(problems) - SHOWN_PROBLEMS} more.")
-    lines.append("The header is code,name,price,stock[,weight]; prices in baht, weight in grams.")
+        lines.append(_("… and {n} more.").format(n=len(problems) - SHOWN_PROBLEMS))
+    lines.append(_("The header is code,name,price,stock[,weight]; prices in baht, weight in "
+                   "grams."))
     return "\n".join(lines)
 
 

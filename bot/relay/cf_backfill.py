@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from bot.i18n import _
 from bot.ingress.meta_parse import ShapeError, feed_change
 from bot.relay.context import WorkerContext
 from bot.relay.outbound import queue_note
@@ -32,7 +33,7 @@ def backfill(ctx: WorkerContext, item: Claimed) -> None:
     if "_" not in post_id:
         post_id = f"{page_id}_{post_id}"
     after, found, new = "", 0, 0
-    for _ in range(MAX_PAGES):
+    for _page in range(MAX_PAGES):
         params = {"fields": "id,message,from,created_time", "filter": "stream",
                   "order": "chronological", "limit": str(PAGE)}
         if after:
@@ -48,8 +49,9 @@ def backfill(ctx: WorkerContext, item: Claimed) -> None:
     with ctx.runtime.transaction() as session:
         queue_note(session, item.shop_id, None, item.payload.get("thread_id"), None,
                    key=f"backfill-report:{item.id}",
-                   text=f"📥 Live comments read back: {found}, of which {new} had not "
-                        "arrived by webhook and are now counted.")
+                   text="📥 " + _("Live comments read back: {found}, of which {new} had not "
+                                  "arrived by webhook and are now counted.").format(
+                       found=found, new=new))
 
 
 def _store(ctx: WorkerContext, shop_id: int, page_id: str, post_id: str,

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.events import InboundEvent
+from bot.i18n import _
 from bot.orders.auto import Applied, apply, cancel
 from bot.orders.catalogue import baht
 from bot.orders.cf import Item, Parsed, parse
@@ -153,18 +154,21 @@ def _changed_comment(session: Session, shop_id: int, event: InboundEvent) -> str
         ).first()
     if found is None:
         return None
-    what = "removed" if event.kind == "comment_removed" else f"edited to “{event.text or ''}”"
+    what = (_("removed") if event.kind == "comment_removed"
+            else _("edited to “{text}”").format(text=event.text or ""))
     auto = auto_settings(session, shop_id)
     if event.kind == "comment_removed" and auto.delete_cancels and found.status == "applied":
         # "Delete cancels": the lines the comment ordered go, and their units go to
         # the waiting lists. Flagged all the same, so the admins see why.
         done = cancel(session, found.customer_id, from_json(found.parsed))
-        what += ", so " + (f"{', '.join(done.canceled)} canceled" if done.canceled
-                           else f"nothing was canceled ({done.problem})")
+        what += ", " + (_("so {codes} canceled").format(codes=", ".join(done.canceled))
+                        if done.canceled else
+                        _("so nothing was canceled ({problem})").format(problem=done.problem))
         if done.order is not None and done.canceled:
             queue_order_message(session, done.order)
         tell_served(session, done.served, key=f"removed:{found.id}")
-    found.outcome = f"{found.outcome or ''} · ⚠️ {what} by the customer".strip(" ·")
+    found.outcome = (f"{found.outcome or ''} · ⚠️ "
+                     + _("{what} by the customer").format(what=what)).strip(" ·")
     found.flagged = True
     queue_digest(session, shop_id)
     return "comment"
@@ -262,9 +266,10 @@ def tell_served(session: Session, served: list[tuple[Order, str, int]], *, key: 
     """Customers who got a unit from the waiting list hear it where they can be reached."""
     for order, code, units in served:
         queue_order_message(session, order)
-        text = (f"🎉 {code} ว่างแล้วค่ะ ใส่ในออเดอร์ #{order.id} ให้ {units} ชิ้น / {code} is "
-                f"available again: {units} added to your order #{order.id}.\n"
-                f"ยอดรวม Total {baht(order_totals(order).total)}")
+        text = (_("🎉 {code} ว่างแล้วค่ะ ใส่ในออเดอร์ #{n} ให้ {units} ชิ้น / {code} is "
+                  "available again: {units} added to your order #{n}.").format(
+                      code=code, n=order.id, units=units) + "\n"
+                + _("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
         queue_notice(session, order, text, None, None, f"waitlist:{order.id}:{code}:{key}")
 
 
@@ -272,8 +277,11 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
                    done: Applied) -> None:
     conversation = session.get_one(Conversation, comment.conversation_id)
     comment_data = {"comment_id": comment.comment_id}
-    if done.sold_out and comment.channel in COMMENT_CHANNELS:
-        text = fill(auto.sold_out_reply or "ขออภัยค่ะ {codes} หมดแล้ว ลงชื่อรอคิวให้แล้วนะคะ 🙏",
+    if done.sold_out and comment.channel in COMMENT_CHANNELS and _first_today(
+            session, comment, "soldout"):
+        # Once a day per customer and post: in a live sale the same customer asks
+        # again and again, and a page that answers each one in public looks like spam.
+        text = fill(auto.sold_out_reply or _("ขออภัยค่ะ {codes} หมดแล้ว ลงชื่อรอคิวให้แล้วนะคะ 🙏"),
                     **{**_placeholders(session, comment, done),
                        "codes": ", ".join(done.sold_out)})
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None, text=text,
@@ -291,17 +299,22 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
                         customer_id=comment.customer_id, kind="private",
                         session_key=comment.session_key, created_at=utcnow()) is not None:
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
-                          text=text + "\n\nตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / "
-                          "Reply OK to get your invoice.",
+                          text=text + "\n\n" + _("ตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / "
+                                                 "Reply OK to get your invoice."),
                           data={**comment_data, "private": True, "order_id": order.id},
                           key=f"cf-private:{comment.id}")
-    if auto.public_reply and insert_if_absent(
-            session, CfReply, shop_id=comment.shop_id, customer_id=comment.customer_id,
-            kind="public", session_key=f"{comment.post_id}:{utcnow():%Y%m%d}",
-            created_at=utcnow()) is not None:
+    if auto.public_reply and _first_today(session, comment, "public"):
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
                           text=fill(auto.public_reply, **_placeholders(session, comment, done)),
                           data=comment_data, key=f"cf-public:{comment.id}")
+
+
+def _first_today(session: Session, comment: CfComment, kind: str) -> bool:
+    """True the first time today this customer gets a `kind` answer on this post."""
+    return insert_if_absent(
+        session, CfReply, shop_id=comment.shop_id, customer_id=comment.customer_id,
+        kind=kind, session_key=f"{comment.post_id}:{utcnow():%Y%m%d}",
+        created_at=utcnow()) is not None
 
 
 def _placeholders(session: Session, comment: CfComment, done: Applied) -> dict[str, str]:
@@ -310,19 +323,19 @@ def _placeholders(session: Session, comment: CfComment, done: Applied) -> dict[s
     return {"name": customer.display_name or "",
             "order_no": f"#{order.id}" if order is not None else "",
             "total": baht(order_totals(order).total) if order is not None else "",
-            "codes": ", ".join(code for code, _ in done.added)}
+            "codes": ", ".join(code for code, _qty in done.added)}
 
 
 def order_so_far(order: Order, done: Applied) -> str:
-    lines = [f"✅ รับออเดอร์ #{order.id} แล้วค่ะ (Order #{order.id})"]
+    lines = [_("✅ รับออเดอร์ #{n} แล้วค่ะ (Order #{n})").format(n=order.id)]
     lines += [f"{line.code} {line.name} × {line.qty}  {baht(line.unit_price_satang * line.qty)}"
               for line in order.lines]
-    lines += [f"{code}: ได้ {got} จาก {wanted} ชิ้น (ของหมด) / only {got} of {wanted} left"
-              for code, wanted, got in done.short]
+    lines += [_("{code}: ได้ {got} จาก {wanted} ชิ้น (ของหมด) / only {got} of {wanted} left")
+              .format(code=code, got=got, wanted=wanted) for code, wanted, got in done.short]
     if order.status == "canceled":
-        lines = [f"✖️ ยกเลิกออเดอร์ #{order.id} แล้วค่ะ / Order #{order.id} canceled."]
+        lines = [_("✖️ ยกเลิกออเดอร์ #{n} แล้วค่ะ / Order #{n} canceled.").format(n=order.id)]
     else:
-        lines.append(f"ยอดรวม Total {baht(order_totals(order).total)}")
+        lines.append(_("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
     return "\n".join(lines)
 
 

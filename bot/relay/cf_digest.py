@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from telegram.constants import ParseMode
 
 from bot.commands import Buttons, callback_data
+from bot.i18n import N_, _
 from bot.orders.catalogue import STOCK_MODES
 from bot.relay.cf_capture import CF_ONLY, auto_settings
 from bot.relay.channels import adapter_for
@@ -37,7 +38,7 @@ from db.models import (
 
 log = logging.getLogger("bot.relay.cf_digest")
 
-TITLE = "🧾 Automated invoice"
+TITLE = N_("🧾 Automated invoice")
 SHOWN_AMBIGUOUS = 5
 WINDOW = timedelta(hours=24)
 
@@ -50,8 +51,9 @@ def digest(session: Session, shop_id: int) -> tuple[str, Buttons]:
     orders = session.scalar(select(func.count()).select_from(Order).where(
         Order.shop_id == shop_id, Order.source == "comment",
         Order.status.in_(("draft", "awaiting_payment")))) or 0
-    lines = [f"{TITLE} · {utcnow():%H:%M:%S} UTC",
-             f"Last 24 h: {applied} CF comments applied · {orders} automatic orders open"]
+    lines = [f"{_(TITLE)} · {utcnow():%H:%M:%S} UTC",
+             _("Last 24 h: {applied} CF comments applied · {orders} automatic orders open")
+             .format(applied=applied, orders=orders)]
     sold = session.execute(
         select(OrderLine.code, func.sum(OrderLine.qty)).join(Order, OrderLine.order_id == Order.id)
         .where(Order.shop_id == shop_id, Order.source == "comment",
@@ -63,38 +65,44 @@ def digest(session: Session, shop_id: int) -> tuple[str, Buttons]:
         .group_by(Product.code)).all())
     left = {code: (n, mode) for code, n, mode in session.execute(
         select(Product.code, Product.stock - Product.reserved, Product.stock_mode).where(
-            Product.shop_id == shop_id, Product.code.in_([c for c, _ in sold] + list(waiting))))}
-    for code in sorted({c for c, _ in sold} | set(waiting)):
+            Product.shop_id == shop_id, Product.code.in_([c for c, _n in sold] + list(waiting))))}
+    for code in sorted({c for c, _n in sold} | set(waiting)):
         units = next((int(n) for c, n in sold if c == code), 0)
         n, mode = left.get(code, (0, "tracked"))
-        state = STOCK_MODES.get(mode) or ("sold out" if n <= 0 else f"{n} left")
-        queue = f" · {waiting[code]} waiting" if waiting.get(code) else ""
-        lines.append(f"<b>{escape(code)}</b> sold {units} · {state}{queue}")
+        state = (_(STOCK_MODES[mode]) if mode in STOCK_MODES
+                 else _("sold out") if n <= 0 else _("{n} left").format(n=n))
+        queue = " · " + _("{n} waiting").format(n=waiting[code]) if waiting.get(code) else ""
+        lines.append(f"<b>{escape(code)}</b> " + _("sold {n}").format(n=units)
+                     + f" · {state}{queue}")
     unclear = session.scalars(select(CfComment).where(
         CfComment.shop_id == shop_id, CfComment.status == "ambiguous")
         .order_by(CfComment.written_at).limit(SHOWN_AMBIGUOUS)).all()
     buttons: list[tuple[tuple[str, str], ...]] = []
     if unclear:
-        lines.append("\n<b>Needs you</b>")
+        lines.append("\n<b>" + _("Needs you") + "</b>")
     for comment in unclear:
         customer = session.get_one(Customer, comment.customer_id)
         conversation = session.get_one(Conversation, comment.conversation_id)
         lines.append(f"{comment.id}. {escape(customer_name(customer, conversation))}: "
                      f"“{escape(comment.text[:80])}” — {escape(comment.outcome or '')}")
-        row = [(f"✖️ {comment.id} ignore", callback_data("cfa", comment.id, "no"))]
+        row = [("✖️ " + _("{n} ignore").format(n=comment.id),
+                callback_data("cfa", comment.id, "no"))]
         if comment.parsed.get("items"):
-            row.insert(0, (f"✅ {comment.id} take", callback_data("cfa", comment.id, "ok")))
+            row.insert(0, ("✅ " + _("{n} take").format(n=comment.id),
+                           callback_data("cfa", comment.id, "ok")))
         buttons.append(tuple(row))
     flagged = session.scalars(select(CfComment).where(
         CfComment.shop_id == shop_id, CfComment.flagged.is_(True), CfComment.created_at >= since)
         .order_by(CfComment.id.desc()).limit(SHOWN_AMBIGUOUS)).all()
     if flagged:
-        lines.append("\n<b>Changed after ordering</b> (orders left as they were)")
+        lines.append("\n<b>" + _("Changed after ordering") + "</b> "
+                     + _("(orders left as they were)"))
     for comment in flagged:
-        order = f"order #{comment.order_id}" if comment.order_id else "no order"
+        order = (_("order #{id}").format(id=comment.order_id) if comment.order_id
+                 else _("no order"))
         lines.append(f"{comment.id}. “{escape(comment.text[:60])}” ({order}) — "
                      f"{escape(comment.outcome or '')}")
-    lines.append("\n/invoices lists the automatic orders · /auto shows the settings")
+    lines.append("\n" + _("/invoices lists the automatic orders · /auto shows the settings"))
     return "\n".join(lines), tuple(buttons)
 
 
@@ -118,7 +126,7 @@ def update_digest(ctx: WorkerContext, item: Claimed) -> None:
             log.info("digest message %s not edited (%s): posting it again", message_id, exc)
     if topic_id is None:
         try:
-            topic_id = ctx.telegram.send(bot.create_forum_topic(ctx.admin_chat_id, TITLE)
+            topic_id = ctx.telegram.send(bot.create_forum_topic(ctx.admin_chat_id, _(TITLE))
                                          ).message_thread_id
         except NotAForum:
             topic_id = None

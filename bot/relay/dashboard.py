@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from telegram.constants import ParseMode
 
 from bot.commands.lists import MENUS
+from bot.i18n import _, ngettext
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed, enqueue_debounced
@@ -34,7 +35,7 @@ def queue_dashboard(session: Session, shop_id: int) -> None:
 
 def dashboard_text(session: Session, shop_id: int) -> str:
     return "\n".join([
-        f"📊 <b>Dashboard</b> · {utcnow():%H:%M:%S} UTC",
+        "📊 <b>" + _("Dashboard") + f"</b> · {utcnow():%H:%M:%S} UTC",
         *totals_lines(session, shop_id),
         "/inbox /unread /archived · /help",
     ])
@@ -49,12 +50,13 @@ def totals_lines(session: Session, shop_id: int) -> list[str]:
     unread_messages = session.scalar(select(func.sum(Conversation.unread_count)).where(
         Conversation.shop_id == shop_id)) or 0
     menus = " · ".join(
-        f"{MENUS[name].title} {count(name)}"
-        + (f" ({unread_messages} messages)" if name == "unread" and unread_messages else "")
+        f"{MENUS[name].label} {count(name)}"
+        + (" " + ngettext("({n} message)", "({n} messages)", unread_messages).format(
+            n=unread_messages) if name == "unread" and unread_messages else "")
         for name in STATUS_MENUS)
-    channels = " · ".join(f"{menu.title} {n}" for menu in MENUS.values()
+    channels = " · ".join(f"{menu.label} {n}" for menu in MENUS.values()
                           if menu.name not in STATUS_MENUS and (n := count(menu.name)))
-    return [menus, channels or "No conversations yet."]
+    return [menus, channels or _("No conversations yet.")]
 
 
 def update_dashboard(ctx: WorkerContext, item: Claimed) -> None:

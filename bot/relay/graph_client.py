@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.relay.errors import SendError
 
 log = logging.getLogger("bot.relay.graph")
@@ -66,7 +67,7 @@ class GraphClient:
             response = self.session.request(method, f"{self.root}/{path}", params=params,
                                             timeout=TIMEOUT, **kwargs)
         except requests.RequestException as exc:
-            raise SendError("Facebook could not be reached", retryable=True,
+            raise SendError(_("Facebook could not be reached"), retryable=True,
                             detail=str(exc)) from None
         try:
             body = response.json()
@@ -85,28 +86,29 @@ def graph_error(status: int, body: dict[str, Any], doing: str) -> SendError:
     message = str(error.get("message") or f"HTTP {status}")
     detail = f"Graph {status} code {code}/{subcode} on {doing}: {message}"
     if (code == 10 and subcode == 2018278) or "outside of allowed window" in message:
-        return WindowClosed("the customer's 24-hour messaging window is closed", retryable=False,
-                            detail=detail)
+        return WindowClosed(_("the customer's 24-hour messaging window is closed"),
+                            retryable=False, detail=detail)
     if code == TOKEN_EXPIRED:
         return TokenExpired(
-            "the Facebook Page token has expired or was revoked: the owner must create a new "
-            "one and set FACEBOOK_PAGE_ACCESS_TOKEN", retryable=False, detail=detail)
+            _("the Facebook Page token has expired or was revoked: the owner must create a new "
+              "one and set FACEBOOK_PAGE_ACCESS_TOKEN"), retryable=False, detail=detail)
     if code == 551:
-        return SendError("this person isn't available on Messenger right now (they may have "
-                         "blocked the Page or deleted their account)", retryable=False,
+        return SendError(_("this person isn't available on Messenger right now (they may have "
+                         "blocked the Page or deleted their account)"), retryable=False,
                          detail=detail)
     if code == 10900:
-        return SendError("this comment already got its one private reply", retryable=False,
+        return SendError(_("this comment already got its one private reply"), retryable=False,
                          detail=detail)
     if code == 10903:
-        return SendError("a private reply is only possible within 7 days of the comment",
+        return SendError(_("a private reply is only possible within 7 days of the comment"),
                          retryable=False, detail=detail)
     if code in RETRYABLE_CODES or status >= 500 or error.get("is_transient"):
-        return SendError("Facebook is busy right now", retryable=True, detail=detail)
+        return SendError(_("Facebook is busy right now"), retryable=True, detail=detail)
     if code == 100 and subcode == 33:
-        return SendError("Facebook says this no longer exists (deleted, or hidden)",
+        return SendError(_("Facebook says this no longer exists (deleted, or hidden)"),
                          retryable=False, detail=detail)
     if code in (200, 10, 3):
-        return SendError("the Page is not allowed to do this (check the app's permissions)",
+        return SendError(_("the Page is not allowed to do this (check the app's permissions)"),
                          retryable=False, detail=detail)
-    return SendError(f"Facebook refused it: {message}", retryable=False, detail=detail)
+    return SendError(_("Facebook refused it: {message}").format(message=message),
+                     retryable=False, detail=detail)

@@ -22,6 +22,7 @@ from linebot.v3.messaging import (
 )
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.relay.errors import SendError
 
 log = logging.getLogger("bot.relay.line")
@@ -106,7 +107,8 @@ class LineClient:
                 raise InvalidReplyToken(_message_of(exc)) from None
             raise _line_error(exc, "reply") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+            raise SendError(_("LINE could not be reached"), retryable=True,
+                            detail=str(exc)) from None
         return [Sent(m.id, m.quote_token) for m in result.sent_messages]
 
     def push(self, to: str, messages: list[Any], retry_key: str) -> list[Sent]:
@@ -122,7 +124,8 @@ class LineClient:
                 return []
             raise _line_error(exc, "push") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+            raise SendError(_("LINE could not be reached"), retryable=True,
+                            detail=str(exc)) from None
         return [Sent(m.id, m.quote_token) for m in result.sent_messages]
 
 
@@ -156,7 +159,8 @@ class _translated:
         if isinstance(exc, ApiException):
             raise _line_error(exc, self.doing) from None
         if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
-            raise SendError("LINE could not be reached", retryable=True, detail=str(exc)) from None
+            raise SendError(_("LINE could not be reached"), retryable=True,
+                            detail=str(exc)) from None
 
 
 def _message_of(exc: ApiException) -> str:
@@ -178,22 +182,23 @@ def _line_error(exc: ApiException, doing: str) -> SendError:
     detail = f"LINE {status} on {doing}: {message}"
     if status == 429 and "monthly limit" in message.lower():
         return SendError(
-            "LINE's monthly message limit for this Official Account is used up, so LINE "
+            _("LINE's monthly message limit for this Official Account is used up, so LINE "
             "refused the push. Upgrade the LINE OA plan or wait for next month; replies "
-            "sent within a minute of the customer's next message still go through free.",
+            "sent within a minute of the customer's next message still go through free."),
             retryable=False, detail=detail,
         )
     if status == 429 or status >= 500:
-        return SendError("LINE is busy right now", retryable=True, detail=detail)
+        return SendError(_("LINE is busy right now"), retryable=True, detail=detail)
     if status in (401, 403):
         return SendError(
-            "LINE refused the channel access token: check LINE_CHANNEL_ACCESS_TOKEN in the "
-            "LINE Developers console.", retryable=False, detail=detail,
+            _("LINE refused the channel access token: check LINE_CHANNEL_ACCESS_TOKEN in the "
+            "LINE Developers console."), retryable=False, detail=detail,
         )
     if status == 404:
-        return SendError("LINE does not know this customer or message any more",
+        return SendError(_("LINE does not know this customer or message any more"),
                          retryable=False, detail=detail)
     if status == 400 and "not a friend" in message.lower():
-        return SendError("the customer has blocked the shop's LINE account",
+        return SendError(_("the customer has blocked the shop's LINE account"),
                          retryable=False, detail=detail)
-    return SendError(f"LINE refused the message: {message}", retryable=False, detail=detail)
+    return SendError(_("LINE refused the message: {message}").format(message=message),
+                     retryable=False, detail=detail)

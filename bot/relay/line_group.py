@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands import Reply
+from bot.i18n import _
 from bot.relay import line_render
 from bot.relay.outbox import enqueue
 from bot.relay.render import customer_name
@@ -114,7 +115,7 @@ def queue_more(session: Session, shop_id: int, more_id: str, *, key: str,
         return False
     shown, rest = line_render.first_page(list(more.get("items") or []), more_id)
     state.more_buttons = {"id": more_id, "items": rest} if rest else None
-    queue_messages(session, shop_id, line_render.text_messages("More:", shown), key=key,
+    queue_messages(session, shop_id, line_render.text_messages(_("More:"), shown), key=key,
                    token=token)
     return True
 
@@ -147,14 +148,15 @@ def reply_delivered(session: Session, conversation: Conversation, message: Messa
     it (its admins would not know otherwise), the group gets a tick if it is free."""
     admin = session.get(Admin, message.admin_id) if message.admin_id else None
     customer = session.get_one(Customer, conversation.customer_id)
-    who = admin.display_name if admin else "An admin"
+    who = admin.display_name if admin else _("An admin")
     enqueue(session, shop_id=conversation.shop_id, destination="telegram", kind="notify",
-            payload={"text": f"📤 <i>{escape(who)} answered from the LINE group:</i>\n"
-                             f"{escape(message.text or '[picture]')}",
+            payload={"text": "📤 <i>" + _("{name} answered from the LINE group:").format(
+                name=escape(who)) + "</i>\n" + escape(message.text or _("[picture]")),
                      "thread_id": None, "reply_to": None, "conversation_id": conversation.id},
             idempotency_key=f"line-group-echo:{message.id}", conversation_id=conversation.id)
     queue_text(session, conversation.shop_id,
-               f"✓ Sent to {customer_name(customer, conversation)} #{conversation.id}",
+               "✓ " + _("Sent to {name} #{id}").format(name=customer_name(customer, conversation),
+                                                       id=conversation.id),
                key=f"delivered:{message.id}", conversation_id=conversation.id, push=False)
 
 
@@ -162,5 +164,5 @@ def reply_failed(session: Session, conversation: Conversation, message: Message,
                  reason: str) -> None:
     """Never a silent drop: the group that typed the answer is told why."""
     queue_text(session, conversation.shop_id,
-               f"⚠️ Not delivered to #{conversation.id}. {reason}",
+               "⚠️ " + _("Not delivered to #{id}.").format(id=conversation.id) + f" {reason}",
                key=f"failed:{message.id}", conversation_id=conversation.id)

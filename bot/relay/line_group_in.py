@@ -28,6 +28,7 @@ from bot.commands import REGISTRY, Command, Invocation, Reply, parse_command
 from bot.commands.dispatch import run_button, run_command
 from bot.config import Settings
 from bot.events import InboundEvent
+from bot.i18n import N_, _
 from bot.relay import line_group
 from bot.relay.line_render import MORE_BUTTON, unscoped
 from bot.relay.outbound import queue_reply
@@ -40,8 +41,8 @@ log = logging.getLogger("bot.relay.line_group")
 NUMBERED = re.compile(r"#(\d{1,9})(?=\s|$)\s*(.*)", re.DOTALL)
 SHORTCUT = re.compile(r"!([^!\s]{1,32})")
 HINT_EVERY = timedelta(minutes=5)
-HOW = ("To answer a customer, quote their message, or start with their number: "
-       "#12 your answer. /help lists the commands.")
+HOW = N_("To answer a customer, quote their message, or start with their number: "
+         "#12 your answer. /help lists the commands.")  # shown with _()
 # LINE leaves out userId for members on some clients: the group stands for them.
 GROUP_MEMBER = "LINE group member"
 
@@ -135,8 +136,8 @@ def _message(said: _Said) -> str:
     quoted = _quoted(said, event.quoted_message_id)
     if event.kind != "text":
         if quoted is not None:
-            said.tell("Only text goes to customers from the LINE group; send pictures from "
-                      "the Telegram topic.")
+            said.tell(_("Only text goes to customers from the LINE group; send pictures from "
+                        "the Telegram topic."))
             return "not text: explained"
         return "ignored: not text"
     conversation, quote_of = quoted if quoted is not None else (None, None)
@@ -146,7 +147,8 @@ def _message(said: _Said) -> str:
         number, text = int(numbered.group(1)), numbered.group(2).strip()
         found = said.conversation(number)
         if found is None:
-            said.tell(f"There is no conversation #{number}. {HOW}")
+            said.tell(_("There is no conversation #{number}.").format(number=number)
+                      + " " + _(HOW))
             return "unknown conversation number"
         if conversation is None or conversation.id != found.id:
             conversation, quote_of = found, None
@@ -159,7 +161,8 @@ def _message(said: _Said) -> str:
     if conversation is None:
         return _hint(said)
     if not text:
-        said.tell(f"Write the answer after the number: #{conversation.id} your answer.")
+        said.tell(_("Write the answer after the number: #{id} your answer.").format(
+            id=conversation.id))
         return "number alone: explained"
     queue_reply(said.session, said.shop_id, conversation, said.admin, text=text,
                 photo_file_id=None, admin_chat_id=said.settings.telegram_admin_chat_id,
@@ -184,12 +187,12 @@ def _command(said: _Said, conversation: Conversation | None, quote_of: int | Non
              parsed: Any) -> str:
     spec = REGISTRY.get(parsed.name) if isinstance(parsed, Command) else None
     if spec is not None and spec.in_topic and conversation is None:
-        said.tell(f"/{spec.name} needs a conversation: quote a customer's message, or start "
-                  f"with its number: #12 /{spec.name}")
+        said.tell(_("/{name} needs a conversation: quote a customer's message, or start "
+                    "with its number: #12 /{name}").format(name=spec.name))
         return "command without a conversation"
     reply = run_command(said.invocation(conversation, quote_of), parsed)
     if not reply.text and not reply.buttons:
-        reply = Reply("✓ Done; what it made is in the Telegram group.")
+        reply = Reply("✓ " + _("Done; what it made is in the Telegram group."))
     said.answer(reply, conversation.id if conversation else None)
     return "command"
 
@@ -202,11 +205,12 @@ def _tap(said: _Said) -> str:
                                  key=said.key, token=said.token):
             said.answered = True
         else:
-            said.tell("Those buttons are out of date; run the command again.")
+            said.tell(_("Those buttons are out of date; run the command again."))
         return "more buttons"
     conversation = said.conversation(number) if number is not None else None
     if number is not None and conversation is None:
-        said.tell(f"Conversation #{number} is gone, so this button is no longer active.")
+        said.tell(_("Conversation #{number} is gone, so this button is no longer active.")
+                  .format(number=number))
         return "button of a missing conversation"
     reply = run_button(said.invocation(conversation, None), data)
     said.answer(reply, number)
@@ -221,5 +225,5 @@ def _hint(said: _Said) -> str:
         return "plain chat: not relayed"
     state.hint_at = now
     # Only with the free reply token: a hint is not worth a message of the quota.
-    said.tell(HOW, push=False, suffix=":hint")
+    said.tell(_(HOW), push=False, suffix=":hint")
     return "plain chat: hint"

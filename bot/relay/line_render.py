@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from bot.commands import Buttons
+from bot.i18n import N_, _
 from bot.relay.render import CHANNEL_SIGNS, customer_name
 from bot.relay.textsplit import LINE_TEXT_LIMIT, split_text, utf16_units
 from db.models import Conversation, Customer
@@ -24,7 +25,7 @@ QUICK_REPLY_LIMIT = 13
 LABEL_LIMIT = 20
 POSTBACK_LIMIT = 300
 MESSAGES_PER_CALL = 5
-MORE_LABEL = "More…"
+MORE_LABEL = N_("More…")  # shown with _()
 MORE_BUTTON = "linemore"
 CUT_NOTE = "\n… (cut here: LINE takes no more; the whole answer is in the Telegram group)"
 
@@ -90,7 +91,7 @@ def first_page(items: list[Item], more_id: str) -> tuple[list[Item], list[Item]]
     if len(items) <= QUICK_REPLY_LIMIT:
         return items, []
     shown = QUICK_REPLY_LIMIT - 1
-    return ([*items[:shown], postback_item(MORE_LABEL, f"{MORE_BUTTON}:{more_id}")],
+    return ([*items[:shown], postback_item(_(MORE_LABEL), f"{MORE_BUTTON}:{more_id}")],
             items[shown:])
 
 

@@ -18,6 +18,7 @@ from telegram import InputFile, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.config import Settings
+from bot.i18n import _
 from bot.orders.reports import orders_between, summary, summary_lines, to_csv
 from bot.relay.context import WorkerContext
 from bot.relay.outbound import queue_note
@@ -58,7 +59,7 @@ def start_scheduler(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=zone)
     at = runtime.settings.summary_time.strip().lower()
     if at not in ("", "off", "none"):
-        hour, _, minute = at.partition(":")
+        hour, _sep, minute = at.partition(":")
         # The trigger needs the zone too: without it APScheduler uses the machine's.
         trigger = CronTrigger(hour=int(hour), minute=int(minute or 0), timezone=zone)
         scheduler.add_job(queue_summary, trigger,
@@ -76,14 +77,16 @@ def order_summary(ctx: WorkerContext, item: Claimed) -> None:
         found = summary(session, item.shop_id, now, shop_zone(ctx.runtime.settings))
         lines = summary_lines(found)
         if found.overdue:
-            lines.append(f"⏰ Awaiting payment for over a day: {len(found.overdue)}")
+            lines.append("⏰ " + _("Awaiting payment for over a day: {n}").format(
+                n=len(found.overdue)))
         for order in found.overdue[:OVERDUE_SHOWN]:
             conversation = session.get_one(Conversation, order.conversation_id)
             customer = session.get_one(Customer, order.customer_id)
             label = escape(customer_name(customer, conversation))
             invoiced = order.invoiced_at or order.created_at
             lines.append(f"  #{order.id} {topic_anchor(ctx.admin_chat_id, conversation, label)}"
-                         f" · invoiced {invoiced:%d %b %H:%M} UTC")
+                         + " · " + _("invoiced {when} UTC").format(
+                             when=f"{invoiced:%d %b %H:%M}"))
         queue_note(session, item.shop_id, None, None, None, text="\n".join(lines),
                    key=f"summary-post:{item.id}")
 
@@ -97,7 +100,8 @@ def orders_export(ctx: WorkerContext, item: Claimed) -> None:
     reply = item.payload.get("reply_to")
     ctx.telegram.send(ctx.telegram.bot.send_document(
         ctx.admin_chat_id, InputFile(data, filename=f"orders-{first}-{last}.csv"),
-        caption=f"🛒 {len(orders)} orders created {first} to {last}.",
+        caption="🛒 " + _("{n} orders created {first} to {last}.").format(
+            n=len(orders), first=first, last=last),
         parse_mode=ParseMode.HTML, message_thread_id=item.payload.get("thread_id"),
         reply_parameters=ReplyParameters(int(reply), allow_sending_without_reply=True)
         if reply else None))

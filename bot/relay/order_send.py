@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.i18n import N_, _
 from bot.orders import promptpay
 from bot.orders.orders import order_totals
 from bot.orders.text import (
@@ -26,10 +27,11 @@ from bot.relay.errors import SendError
 from bot.relay.media import keep
 from bot.relay.outbound import queue_to_customer
 from bot.relay.policy import private_reply_allowed
-from bot.relay.render import CHANNEL_NAMES, customer_name
+from bot.relay.render import channel_name, customer_name
 from db.models import Conversation, Customer, Message, Order, utcnow
 
 COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
+MISSING = {"phone": N_("phone"), "address": N_("address")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +88,19 @@ def queue_invoice(session: Session, settings: Settings, order: Order,
                   here: Conversation | None, admin_id: int | None, key: str) -> str:
     """Queue the invoice; one line for the admin saying where it goes."""
     if not settings.shop_promptpay_id and not settings.shop_bank_account:
-        raise ValueError("Set SHOP_PROMPTPAY_ID (or SHOP_BANK_ACCOUNT) so the invoice can say "
-                         "how to pay, then send it again.")
+        raise ValueError(_("Set SHOP_PROMPTPAY_ID (or SHOP_BANK_ACCOUNT) so the invoice can "
+                           "say how to pay, then send it again."))
     target = reach(session, order, here)
     if target is None:
-        raise ValueError("This customer cannot be written to from here yet.")
+        raise ValueError(_("This customer cannot be written to from here yet."))
     sums, details, pay = order_totals(order), ship_to(session, order), pay_with(settings)
     text = invoice_text(order, sums, pay, details)
     conversation = target.conversation
     if conversation.channel in COMMENT_CHANNELS and not target.private:
         queue_to_customer(session, order.shop_id, conversation, admin_id=admin_id,
                           text=open_a_chat_text(), key=f"invoice:{key}")
-        return ("The private reply to this comment is used up or too old, so a public "
-                "comment asks the customer to open a chat; send the invoice there.")
+        return _("The private reply to this comment is used up or too old, so a public "
+                 "comment asks the customer to open a chat; send the invoice there.")
     attachments = []
     data: dict[str, object] = {"order_id": order.id}
     if target.private:
@@ -111,10 +113,13 @@ def queue_invoice(session: Session, settings: Settings, order: Order,
         data["flex"] = invoice_flex(order, sums, pay, details, None)
     queue_to_customer(session, order.shop_id, conversation, admin_id=admin_id, text=text,
                       attachments=attachments, data=data, key=f"invoice:{key}")
-    where = CHANNEL_NAMES.get(conversation.channel, conversation.channel)
-    how = " as a private reply" if target.private else ""
-    asked = f"; it asks for the {' and '.join(details.missing)}" if details.missing else ""
-    return f"🧾 Invoice for #{order.id} sent{how} on {where} (#{conversation.id}){asked}."
+    where = channel_name(conversation.channel)
+    sent = (_("Invoice for #{id} sent as a private reply on {where} (#{conversation})")
+            if target.private else _("Invoice for #{id} sent on {where} (#{conversation})"))
+    asked = ("; " + _("it asks for the {what}").format(
+        what=_(" and ").join(_(MISSING[m]) for m in details.missing))
+        if details.missing else "")
+    return "🧾 " + sent.format(id=order.id, where=where, conversation=conversation.id) + asked + "."
 
 
 def queue_notice(session: Session, order: Order, text: str, here: Conversation | None,
@@ -123,9 +128,10 @@ def queue_notice(session: Session, order: Order, text: str, here: Conversation |
     target = reach(session, order, here)
     if target is None or (target.conversation.channel in COMMENT_CHANNELS
                           and not target.private):
-        return " The customer can only be reached by a public comment, so they were not told."
+        return " " + _("The customer can only be reached by a public comment, so they were not "
+                       "told.")
     queue_to_customer(session, order.shop_id, target.conversation, admin_id=admin_id, text=text,
                       data={"order_id": order.id, **({"private": True} if target.private
                                                      else {})},
                       key=f"notice:{key}")
-    return " The customer was told."
+    return " " + _("The customer was told.")

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from telegram.constants import ParseMode
 
 from bot.commands import Buttons, callback_data
+from bot.i18n import _
 from bot.orders.orders import order_totals
 from bot.orders.status import OPEN, TRANSITIONS
 from bot.orders.text import admin_text
@@ -34,17 +35,18 @@ def order_buttons(order: Order) -> Buttons:
         rows += [((f"➖ {line.code}", callback_data("oq", order.id, line.code, -1)),
                   (f"➕ {line.code}", callback_data("oq", order.id, line.code, 1)))
                  for line in order.lines[:LINE_BUTTONS]]
-        rows.append((("🧾 Send invoice", callback_data("oi", order.id)),
-                     ("💰 Payment received", callback_data("os", order.id, "paid"))))
+        rows.append((("🧾 " + _("Send invoice"), callback_data("oi", order.id)),
+                     ("💰 " + _("Payment received"), callback_data("os", order.id, "paid"))))
     else:
         steps = [(label, callback_data("os", order.id, status))
-                 for status, label in (("packed", "📦 Packed"), ("ready", "🚚 Ready to ship"),
-                                       ("delivered", "✅ Delivered"))
+                 for status, label in (("packed", "📦 " + _("Packed")),
+                                       ("ready", "🚚 " + _("Ready to ship")),
+                                       ("delivered", "✅ " + _("Delivered")))
                  if status in TRANSITIONS[order.status]]
         if steps:
             rows.append(tuple(steps))
     if "canceled" in TRANSITIONS[order.status]:
-        rows.append((("✖️ Cancel order", callback_data("ox", order.id)),))
+        rows.append((("✖️ " + _("Cancel order"), callback_data("ox", order.id)),))
     return tuple(rows)
 
 
@@ -93,7 +95,7 @@ def order_message(ctx: WorkerContext, item: Claimed) -> None:
             insert_if_absent(session, OrderPost, shop_id=order.shop_id, order_id=order.id,
                              conversation_id=conversation.id, admin_message_id=sent)
         if old is not None and conversation.id == repost_in:
-            _edit(ctx, old, f"🛒 Order #{order.id} — moved below ⬇️", ())
+            _edit(ctx, old, "🛒 " + _("Order #{id} — moved below ⬇️").format(id=order.id), ())
 
 
 def _edit(ctx: WorkerContext, message_id: int, text: str, buttons: Buttons) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.i18n import _
 from bot.relay.errors import SendError
 
 STANDARD_WINDOW = timedelta(hours=24)
@@ -30,28 +31,30 @@ class Permission:
 def messaging_permission(now: datetime, customer_last_at: datetime | None, *,
                          human_agent_allowed: bool, by_admin: bool) -> Permission:
     if customer_last_at is None:
-        raise SendError("Meta only lets the shop answer after the customer has written; "
-                        "nothing was sent", retryable=False)
+        raise SendError(_("Meta only lets the shop answer after the customer has written; "
+                          "nothing was sent"), retryable=False)
     if now - customer_last_at <= STANDARD_WINDOW:
         return Permission("RESPONSE")
     closed = customer_last_at + STANDARD_WINDOW
     if human_agent_allowed and by_admin and now - customer_last_at <= HUMAN_AGENT_WINDOW:
         return Permission("MESSAGE_TAG", "HUMAN_AGENT")
-    until = " (7 days with the human agent permission)" if human_agent_allowed else ""
+    until = " " + _("(7 days with the human agent permission)") if human_agent_allowed else ""
     raise SendError(
-        f"Meta's 24-hour window for answering closed at {closed:%Y-%m-%d %H:%M} UTC{until}. "
-        "Nothing was sent; the customer has to write to the shop again first.",
+        _("Meta's 24-hour window for answering closed at {when} UTC{until}. Nothing was sent; "
+          "the customer has to write to the shop again first.").format(
+            when=f"{closed:%Y-%m-%d %H:%M}", until=until),
         retryable=False)
 
 
 def private_reply_allowed(now: datetime, comment_at: datetime, already_replied: bool) -> None:
     if already_replied:
         raise SendError(
-            "this comment already got its one private reply (Meta allows one per comment). "
-            "Write in the customer's Messenger conversation once they answer.", retryable=False)
+            _("this comment already got its one private reply (Meta allows one per comment). "
+              "Write in the customer's Messenger conversation once they answer."),
+            retryable=False)
     if now - comment_at > PRIVATE_REPLY_WINDOW:
-        raise SendError("a private reply is only possible within 7 days of the comment; "
-                        "answer publicly instead", retryable=False)
+        raise SendError(_("a private reply is only possible within 7 days of the comment; "
+                          "answer publicly instead"), retryable=False)
 
 
 def utf8_bytes(text: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from bot.i18n import N_, _
 from db.models import Conversation, Customer, Message
 
 CHANNEL_SIGNS = {
@@ -21,15 +22,20 @@ CHANNEL_SIGNS = {
     "telegram": "✈️",
 }
 CHANNEL_NAMES = {
-    "messenger": "Messenger",
-    "facebook_comment": "Facebook comment",
-    "line": "LINE",
-    "instagram_comment": "Instagram comment",
-    "instagram_dm": "Instagram DM",
-    "webchat": "Web chat",
-    "telegram": "Telegram",
+    "messenger": N_("Messenger"),
+    "facebook_comment": N_("Facebook comment"),
+    "line": N_("LINE"),
+    "instagram_comment": N_("Instagram comment"),
+    "instagram_dm": N_("Instagram DM"),
+    "webchat": N_("Web chat"),
+    "telegram": N_("Telegram"),
 }
 TOPIC_TITLE_LIMIT = 128
+
+
+def channel_name(channel: str) -> str:
+    """The channel's name in the shop's language (the channel's key when unknown)."""
+    return _(CHANNEL_NAMES[channel]) if channel in CHANNEL_NAMES else channel
 
 
 def topic_link(admin_chat_id: int, topic_id: int | None) -> str | None:
@@ -48,7 +54,9 @@ def topic_anchor(admin_chat_id: int, conversation: Conversation, label_html: str
 def customer_name(customer: Customer, conversation: Conversation) -> str:
     if customer.display_name:
         return customer.display_name
-    return f"{CHANNEL_NAMES.get(conversation.channel, 'Customer')} customer {conversation.id}"
+    channel = (channel_name(conversation.channel) if conversation.channel in CHANNEL_NAMES
+               else _("Customer"))
+    return _("{channel} customer {id}").format(channel=channel, id=conversation.id)
 
 
 def topic_title(conversation: Conversation, customer: Customer) -> str:
@@ -72,41 +80,44 @@ def message_body(message: Message) -> str:
         return escape(message.text or "")
     if kind == "sticker":
         words = ", ".join(str(w) for w in extra.get("keywords") or [])
-        return "🧸 <i>Sticker</i>" + (f" ({escape(words)})" if words else "")
+        return "🧸 <i>" + _("Sticker") + "</i>" + (f" ({escape(words)})" if words else "")
     if kind == "location":
-        title = extra.get("title") or "Location"
+        title = extra.get("title") or _("Location")
         address = extra.get("address") or ""
         return f"📍 <b>{escape(str(title))}</b>" + (f"\n{escape(str(address))}" if address else "")
     if kind == "unsupported":
-        return "<i>Sent something the channel cannot show here. Ask them to send it again.</i>"
+        return "<i>" + _("Sent something the channel cannot show here. "
+                         "Ask them to send it again.") + "</i>"
     data = message.data or {}
     if kind == "follow":
         if message.channel == "telegram":
-            return "👋 <i>Started a chat with the shop's bot.</i>"
-        return ("✅ <i>Unblocked the shop and can receive messages again.</i>"
-                if data.get("unblocked") else "👋 <i>Added the shop as a LINE friend.</i>")
+            return "👋 <i>" + _("Started a chat with the shop's bot.") + "</i>"
+        return ("✅ <i>" + _("Unblocked the shop and can receive messages again.") + "</i>"
+                if data.get("unblocked")
+                else "👋 <i>" + _("Added the shop as a LINE friend.") + "</i>")
     if kind == "unfollow":
-        return "🚫 <i>Blocked the shop. Messages to them will not be delivered.</i>"
+        return "🚫 <i>" + _("Blocked the shop. Messages to them will not be delivered.") + "</i>"
     if kind == "postback":
         title = str(data.get("title") or "")
         shown = f" “{escape(title)}”" if title else ""
-        return (f"🔘 <i>Tapped a button{shown}</i> "
+        return ("🔘 <i>" + _("Tapped a button{shown}").format(shown=shown) + "</i> "
                 f"<code>{escape(str(data.get('postback', '')))}</code>")
     if kind == "echo":
-        return "📤 <i>Sent from the Page inbox:</i>\n" + escape(message.text or "[attachment]")
+        return ("📤 <i>" + _("Sent from the Page inbox:") + "</i>\n"
+                + escape(message.text or _("[attachment]")))
     if kind == "comment_edited":
-        return "✏️ <i>Edited their comment:</i>\n" + escape(message.text or "")
+        return "✏️ <i>" + _("Edited their comment:") + "</i>\n" + escape(message.text or "")
     if kind == "comment_removed":
-        return "🗑 <i>Removed their comment.</i>"
+        return "🗑 <i>" + _("Removed their comment.") + "</i>"
     if kind == "unsend":
-        return "↩️ <i>Unsent a message.</i>"
+        return "↩️ <i>" + _("Unsent a message.") + "</i>"
     return ""
 
 
 def text_prefix(message: Message) -> str:
     """What a customer's text answers, when it is a story reply."""
     if (message.data or {}).get("story"):
-        return "↩️ <i>Replied to the shop's story:</i>\n"
+        return "↩️ <i>" + _("Replied to the shop's story:") + "</i>\n"
     return ""
 
 
@@ -121,7 +132,7 @@ def media_caption(message: Message) -> str:
     names = {"image": "", "video": "🎬", "audio": "🎤", "file": "📎"}
     attachment = (message.attachments or [{}])[0]
     if attachment and attachment.get("extra", {}).get("story_mention"):
-        return "📣 <i>Mentioned the shop in their story</i>"
+        return "📣 <i>" + _("Mentioned the shop in their story") + "</i>"
     filename = attachment.get("filename") if attachment else None
     parts = [p for p in (names.get(message.kind, ""), escape(filename or "")) if p]
     if message.text:
@@ -130,4 +141,4 @@ def media_caption(message: Message) -> str:
 
 
 def delivery_failed(reason: str) -> str:
-    return f"⚠️ <b>Not delivered.</b> {escape(reason)}"
+    return "⚠️ <b>" + _("Not delivered.") + "</b> " + escape(reason)

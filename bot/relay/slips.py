@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.commands import callback_data
+from bot.i18n import _
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
 from bot.orders.slip import slip_ref
@@ -71,17 +72,18 @@ def read_slip(ctx: WorkerContext, item: Claimed) -> None:
             status="pending", created_at=utcnow())
         if slip_id is None:
             return
-        lines = [f"💳 <b>Payment slip for order #{order.id}</b> "
-                 f"(total {baht(order_totals(order).total)})?"]
+        lines = ["💳 " + _("<b>Payment slip for order #{id}</b> (total {total})?").format(
+            id=order.id, total=baht(order_totals(order).total))]
         if ref is not None:
-            bank = ref.bank_name or f"bank {ref.bank_id}"
-            lines.append(f"QR: {escape(bank)}, reference {escape(ref.transaction_ref)}")
+            bank = ref.bank_name or _("bank {id}").format(id=ref.bank_id)
+            lines.append(_("QR: {bank}, reference {ref}").format(
+                bank=escape(bank), ref=escape(ref.transaction_ref)))
         else:
-            lines.append("No slip QR code could be read: check the amount by eye.")
+            lines.append(_("No slip QR code could be read: check the amount by eye."))
         if reuse is not None:
-            lines.append(f"⚠️ <b>This slip was already sent for order #{reuse}</b>: possibly "
-                         "the same transfer offered twice.")
+            lines.append("⚠️ " + _("<b>This slip was already sent for order #{id}</b>: possibly "
+                                   "the same transfer offered twice.").format(id=reuse))
         queue_note(session, order.shop_id, conversation, None, None, text="\n".join(lines),
                    key=f"slip-note:{slip_id}",
-                   buttons=((("✅ Confirm payment", callback_data("ps", slip_id, "ok")),
-                             ("✖️ Reject", callback_data("ps", slip_id, "no"))),))
+                   buttons=((("✅ " + _("Confirm payment"), callback_data("ps", slip_id, "ok")),
+                             ("✖️ " + _("Reject"), callback_data("ps", slip_id, "no"))),))

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
+from bot.i18n import _
 from bot.relay.autosave import autosave
 from bot.relay.cf_capture import CHAT_CHANNELS, capture, queue_auto_invoice
 from bot.relay.dashboard import queue_dashboard
@@ -253,8 +254,8 @@ def _point_comment_topics(session: Session, shop_id: int, customer_id: int,
             continue
         comment.data = {**data, "answer_pointed": True}
         enqueue(session, shop_id=shop_id, destination=ADMIN_DESTINATION, kind="notify",
-                payload={"text": f"💬 They answered the private reply in their chat: "
-                                 f"conversation #{direct.id}.",
+                payload={"text": "💬 " + _("They answered the private reply in their chat: "
+                                           "conversation #{id}.").format(id=direct.id),
                          "thread_id": None, "conversation_id": comment.conversation_id},
                 idempotency_key=f"pointer:{comment.id}", conversation_id=comment.conversation_id)
 

@@ -24,6 +24,7 @@ from telegram import (
 from telegram import Message as TgMessage
 from telegram.constants import ParseMode
 
+from bot.i18n import N_, _
 from bot.relay import render
 from bot.relay.card import card_buttons, card_facts, card_text
 from bot.relay.channels import adapter_for
@@ -37,6 +38,9 @@ from db.models import Conversation, Customer, Media, Message, MessageMap, Shop
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 log = logging.getLogger("bot.relay.to_admin")
+# What a customer's media message is called in the admin group.
+MEDIA_KINDS = {"image": N_("picture"), "video": N_("video"), "audio": N_("voice message"),
+               "file": N_("file")}
 
 
 def relay_to_admin(ctx: WorkerContext, item: Claimed) -> None:
@@ -55,7 +59,7 @@ def relay_to_admin(ctx: WorkerContext, item: Claimed) -> None:
     if not customer.profile_fetched:
         customer = adapter.snapshot_profile(ctx, conversation, customer, item.attempts)
     media = adapter.keep_media(ctx, message)
-    for _ in range(2):
+    for _attempt in range(2):
         thread_id = ensure_topic(ctx, shop, conversation, customer)
         try:
             sent = _post(ctx, conversation, customer, message, media, thread_id)
@@ -192,7 +196,7 @@ def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, me
         extra = message.attachments[0]["extra"]
         sent = ctx.telegram.send(bot.send_venue(
             chat, extra["latitude"], extra["longitude"],
-            title=str(extra.get("title") or "Location"), address=str(extra.get("address") or ""),
+            title=str(extra.get("title") or _("Location")), address=str(extra.get("address") or ""),
             message_thread_id=thread_id, reply_parameters=common.get("reply_parameters")))
         return [sent]
     if message.kind == "text":
@@ -209,7 +213,8 @@ def _post(ctx: WorkerContext, conversation: Conversation, customer: Customer, me
 
 
 def _unavailable(message: Message) -> str:
-    return f"<i>Sent a {message.kind} that could not be downloaded.</i>"
+    return "<i>" + _("Sent a {kind} that could not be downloaded.").format(
+        kind=_(MEDIA_KINDS.get(message.kind, message.kind))) + "</i>"
 
 
 def _quoted_admin_message(ctx: WorkerContext, message: Message) -> int | None:

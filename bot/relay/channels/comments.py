@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.i18n import _
 from bot.relay.channels import (
     download_url,
     keep_message_media,
@@ -106,8 +107,8 @@ class CommentAdapter:
     def send(self, ctx: WorkerContext, conversation: Conversation, message: Message,
              item: Claimed) -> list[str]:
         if message.attachments:
-            raise SendError("pictures cannot be posted as comment replies from here; "
-                            "use /dm to answer privately", retryable=False)
+            raise SendError(_("pictures cannot be posted as comment replies from here; "
+                              "use /dm to answer privately"), retryable=False)
         target = _target_comment(ctx, conversation, message)
         if (message.data or {}).get("private"):
             return [self._private_reply(ctx, conversation, message, target)]
@@ -153,7 +154,7 @@ def _target_comment(ctx: WorkerContext, conversation: Conversation,
             query = query.where(Message.platform_message_id == str(wanted))
         found = session.scalars(query.order_by(Message.id.desc()).limit(1)).first()
     if found is None:
-        raise SendError("there is no comment of this customer to answer", retryable=False)
+        raise SendError(_("there is no comment of this customer to answer"), retryable=False)
     return found
 
 

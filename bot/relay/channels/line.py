@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.i18n import _
 from bot.relay.channels import (
     DirectChannel,
     admin_photo,
@@ -105,21 +106,21 @@ class LineAdapter(DirectChannel):
         objects: list[Any] = []
         for index, attachment in enumerate(message.attachments or []):
             if attachment.get("type") != "image":
-                raise SendError("LINE customers can receive text and pictures only from here",
+                raise SendError(_("LINE customers can receive text and pictures only from here"),
                                 retryable=False)
             media = admin_photo(ctx, message, index, attachment)
             url = public_media_url(ctx.runtime.settings, media)
             if url is None:
                 raise SendError(
-                    "LINE fetches pictures from the shop's server: set PUBLIC_URL to this "
-                    "server's public https address, then send the picture again.",
+                    _("LINE fetches pictures from the shop's server: set PUBLIC_URL to this "
+                      "server's public https address, then send the picture again."),
                     retryable=False)
             objects.append(image_message(url))
         quote = (message.data or {}).get("quote_token")
         for n, piece in enumerate(split_text(message.text or "", LINE_TEXT_LIMIT, utf16_units)):
             objects.append(text_message(piece, quote if n == 0 else None))
         if not objects:
-            raise SendError("there was nothing to send", retryable=False)
+            raise SendError(_("there was nothing to send"), retryable=False)
         return objects
 
     def _flex(self, ctx: WorkerContext, message: Message, bubble: dict[str, Any]) -> Any:

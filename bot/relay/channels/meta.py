@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from bot.i18n import _
 from bot.relay.channels import (
     DirectChannel,
     admin_photo,
@@ -88,7 +89,8 @@ class MessengerAdapter(DirectChannel):
         parts: list[tuple[str, Any]] = []
         for index, attachment in enumerate(message.attachments or []):
             if attachment.get("type") != "image":
-                raise SendError("only text and pictures can be sent from here", retryable=False)
+                raise SendError(_("only text and pictures can be sent from here"),
+                                retryable=False)
             media = admin_photo(ctx, message, index, attachment)
             if (self.instagram and attachment.get("optional")
                     and public_media_url(ctx.runtime.settings, media) is None):
@@ -100,7 +102,7 @@ class MessengerAdapter(DirectChannel):
                           else (MESSENGER_TEXT_LIMIT, len))
         parts += [("text", piece) for piece in split_text(message.text or "", limit, measure)]
         if not parts:
-            raise SendError("there was nothing to send", retryable=False)
+            raise SendError(_("there was nothing to send"), retryable=False)
         return parts
 
     def _send_part(self, ctx: WorkerContext, base: dict[str, Any],
@@ -116,9 +118,9 @@ class MessengerAdapter(DirectChannel):
                                                                    "is_reusable": False}}}
             return ctx.graph.post("me/messages", {**base, "message": payload}, "send the picture")
         if self.instagram:
-            raise SendError("Instagram fetches pictures from the shop's server: set PUBLIC_URL "
-                            "to this server's public https address, then send it again.",
-                            retryable=False)
+            raise SendError(_("Instagram fetches pictures from the shop's server: set "
+                              "PUBLIC_URL to this server's public https address, then send it "
+                              "again."), retryable=False)
         extra = {k: str(v) for k, v in base.items() if k != "recipient"}
         return ctx.graph.upload_message(base["recipient"], media.data, media.filename,
                                         media.content_type, extra, "send the picture")
@@ -138,9 +140,10 @@ def token_watch(ctx: WorkerContext, shop_id: int) -> Iterator[None]:
             ctx.extras["meta_token_warned"] = True
             if warned is not None:
                 queue_note(session, shop_id, None, None, None, key=f"token-expired:{utcnow()}",
-                           text="⚠️ <b>Owner:</b> the Facebook Page access token stopped "
-                                "working, so nothing reaches Messenger or Instagram. Create a "
-                                "new Page token and set FACEBOOK_PAGE_ACCESS_TOKEN.")
+                           text="⚠️ " + _("<b>Owner:</b> the Facebook Page access token "
+                                          "stopped working, so nothing reaches Messenger or "
+                                          "Instagram. Create a new Page token and set "
+                                          "FACEBOOK_PAGE_ACCESS_TOKEN."))
         raise
     if ctx.extras.get("meta_token_warned", True):
         # Working again: a later expiry is worth a new warning.

@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram import InputFile
 
+from bot.i18n import _
 from bot.relay.channels import (
     DirectChannel,
     admin_photo,
@@ -43,7 +44,7 @@ class TelegramCustomerAdapter(DirectChannel):
         sent: list[str] = list((message.data or {}).get("sent_ids", []))
         photos = [a for a in message.attachments or [] if a.get("type") == "image"]
         if len(photos) != len(message.attachments or []):
-            raise SendError("only text and pictures can be sent from here", retryable=False)
+            raise SendError(_("only text and pictures can be sent from here"), retryable=False)
         text = message.text or ""
         steps: list[tuple[str, Any]] = [("photo", _photo(ctx, message, index, p))
                                         for index, p in enumerate(photos)]

@@ -9,6 +9,7 @@ so the browser can load it from /media.
 
 from __future__ import annotations
 
+from bot.i18n import _
 from bot.relay.channels import DirectChannel, admin_photo, snapshot_name_hint
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
@@ -39,7 +40,7 @@ class WebchatAdapter(DirectChannel):
              item: Claimed) -> list[str]:
         for index, attachment in enumerate(message.attachments or []):
             if attachment.get("type") != "image":
-                raise SendError("only text and pictures can be shown in the web chat",
+                raise SendError(_("only text and pictures can be shown in the web chat"),
                                 retryable=False)
             admin_photo(ctx, message, index, attachment)
         return [f"webchat-{message.id}"]

@@ -30,7 +30,10 @@
   var script = document.currentScript || document.querySelector('script[src*="/webchat/widget.js"]');
   if (!script) return;
   var base = new URL(script.src, location.href).origin;
-  var shopName = script.getAttribute("data-shop-name") || "the shop";
+  // The shop's language: GET /webchat/widget.js serves the texts in front of this script.
+  var TEXTS = window.__shoprelayWebchatTexts || {};
+  var shopName = script.getAttribute("data-shop-name") || TEXTS["the shop"] || "the shop";
+  function t(english) { return (TEXTS[english] || english).replace("{shop}", shopName); }
   var visitorName = script.getAttribute("data-visitor-name") || "";
   var storeKey = "shoprelay-webchat:" + base + (visitorName ? ":" + visitorName : "");
   var P = "shoprelay-webchat";
@@ -81,19 +84,19 @@
   function build() {
     el("style", null, document.head, CSS);
     var root = el("div", null, document.body, "", { id: P, "data-testid": "webchat" });
-    var panel = el("div", "panel", root, "", { role: "dialog", "aria-label": "Chat with " + shopName });
+    var panel = el("div", "panel", root, "", { role: "dialog", "aria-label": t("Chat with {shop}") });
     var head = el("div", null, panel, "", { class: "head" });
     el("span", null, head, shopName);
-    var close = el("button", "close", head, "\u00d7", { type: "button", "aria-label": "Close the chat" });
+    var close = el("button", "close", head, "\u00d7", { type: "button", "aria-label": t("Close the chat") });
     var list = el("div", "messages", panel, "", { role: "log", "aria-live": "polite",
-      "data-empty": "Write to " + shopName + ": the team answers here." });
+      "data-empty": t("Write to {shop}: the team answers here.") });
     var error = el("div", "error", panel);
     var form = el("form", null, panel, "", { class: "form" });
-    var picture = el("button", "picture", form, "\ud83d\udcf7", { type: "button", "aria-label": "Send a picture" });
+    var picture = el("button", "picture", form, "\ud83d\udcf7", { type: "button", "aria-label": t("Send a picture") });
     var file = el("input", "file", form, "", { type: "file", accept: "image/jpeg,image/png,image/gif,image/webp" });
-    var input = el("textarea", "input", form, "", { placeholder: "Write a message\u2026", maxlength: "2000", rows: "1" });
-    var send = el("button", "send", form, "Send", { type: "submit" });
-    var button = el("button", "button", root, "\ud83d\udcac", { type: "button", "aria-label": "Chat with " + shopName });
+    var input = el("textarea", "input", form, "", { placeholder: t("Write a message\u2026"), maxlength: "2000", rows: "1" });
+    var send = el("button", "send", form, t("Send"), { type: "submit" });
+    var button = el("button", "button", root, "\ud83d\udcac", { type: "button", "aria-label": t("Chat with {shop}") });
     var badge = el("span", "unread", button);
     panel.hidden = error.hidden = file.hidden = badge.hidden = true;
 
@@ -226,7 +229,7 @@
   }
 
   var REFUSED = { 400: "The message could not be sent.", 413: "That picture is too large to send.",
-    415: "Only pictures (JPEG, PNG, GIF or WebP) can be sent." };
+    415: "Only pictures (JPEG, PNG, GIF or WebP) can be sent." };  // shown through t()
 
   async function deliver(node, clientId, content, attempt) {
     node.setAttribute("data-state", "sending");
@@ -246,18 +249,18 @@
     if (res && res.status === 401 && attempt === 0) { restart(); return deliver(node, clientId, content, 1); }
     if (res && res.status === 429) {
       var wait = parseInt(res.headers.get("Retry-After") || "", 10) || 5;
-      showError("You are sending messages quickly; this one goes in " + wait + " s.");
+      showError(t("You are sending messages quickly; this one goes in {seconds} s.").replace("{seconds}", wait));
       await sleep(wait * 1000);
       return deliver(node, clientId, content, attempt);
     }
     if (res && REFUSED[res.status]) {
       node.setAttribute("data-state", "failed");
-      showError(REFUSED[res.status]);
+      showError(t(REFUSED[res.status]));
       return;
     }
     if (attempt < 5) { await sleep(1000 * Math.pow(2, attempt)); return deliver(node, clientId, content, attempt + 1); }
     node.setAttribute("data-state", "failed");
-    showError("Not sent: check the connection, then tap the message to try again.");
+    showError(t("Not sent: check the connection, then tap the message to try again."));
   }
 
   function restart() {
