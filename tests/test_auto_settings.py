@@ -176,3 +176,31 @@ def _nothing_pending_for_comments(runtime: Runtime) -> bool:
         return not session.scalars(select(OutboxItem.id).where(
             OutboxItem.destination == "facebook_comment",
             OutboxItem.status.in_(("pending", "sending")))).first()
+
+
+def test_a_waiting_list_notice_never_asks_for_a_second_private_reply_to_a_comment(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5), ("B02", "กางเกง", 25000, 1))
+    say(client, fake_telegram, "/live start", None)
+    now = time.time()
+    # Applied together: Beam's order reply is still queued when Fon's cancellation
+    # hands him the B02, and his one comment may take only one private reply.
+    bodies = [comment(fake_graph, "CF B02", author="801", name="Fon", n=801, written=now - 3),
+              comment(fake_graph, "CF A01 1, B02 1", author="802", name="Beam", n=802,
+                      written=now - 2),
+              comment(fake_graph, "ยกเลิก", author="801", name="Fon", n=803, written=now - 1)]
+    for body in bodies:
+        assert post_meta(client, body).status_code == 200
+    beam_id = bodies[1]["entry"][0]["changes"][0]["value"]["comment_id"]
+    fake_graph.wait_for(lambda: _orders(runtime) == [
+        ("canceled", [("B02", 1)]), ("draft", [("A01", 1), ("B02", 1)])])
+    fake_graph.wait_for(lambda: fake_graph.texts_to(beam_id))
+    fake_graph.wait_for(lambda: _nothing_pending_for_comments(runtime))
+    with runtime.sessions() as session:
+        failed = session.scalars(select(OutboxItem.last_error).where(
+            OutboxItem.status == "failed")).all()
+    assert failed == []
+    assert len([d for d in fake_graph.delivered
+                if d.kind == "private_reply" and d.recipient == beam_id]) == 1

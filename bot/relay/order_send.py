@@ -78,10 +78,23 @@ def reach(session: Session, order: Order, here: Conversation | None) -> Reach | 
         return None
     try:
         private_reply_allowed(utcnow(), latest.platform_ts or latest.created_at,
-                              bool((latest.data or {}).get("private_replied")))
+                              bool((latest.data or {}).get("private_replied"))
+                              or _private_reply_queued(session, latest))
     except SendError:
         return Reach(comment_topic, False)
     return Reach(comment_topic, True)
+
+
+def _private_reply_queued(session: Session, comment: Message) -> bool:
+    """A private reply to this comment is on its way already (Meta allows one): the
+    automated order's answer queued a moment ago, before its send marks the comment."""
+    for data in session.scalars(select(Message.data).where(
+            Message.conversation_id == comment.conversation_id, Message.direction == "out",
+            Message.status != "failed", Message.created_at >= comment.created_at)):
+        if (data or {}).get("private") and (data or {}).get(
+                "comment_id", comment.platform_message_id) == comment.platform_message_id:
+            return True
+    return False
 
 
 def queue_invoice(session: Session, settings: Settings, order: Order,
