@@ -20,7 +20,7 @@ from bot.commands import (
     command,
     shop_row,
 )
-from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
+from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg, page_footer
 from bot.commands.orders import order_by_id
 from bot.i18n import N_, _
 from bot.orders.auto import apply
@@ -240,9 +240,7 @@ def invoices_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
     if not orders:
         lines.append(_("None open. /auto switches automated invoices on."))
     else:
-        first = number * PAGE_SIZE + 1
-        lines.append("\n" + _("{first}–{last} of {total}").format(
-            first=first, last=first + len(orders) - 1, total=total))
+        lines.append(page_footer(number, len(orders), total))
     arrows = arrow_row(number, total, lambda page: callback_data("cfi", page))
     if arrows:
         buttons.append(arrows)

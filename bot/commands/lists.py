@@ -53,6 +53,13 @@ def arrow_row(number: int, total: int, data: Callable[[int], str]) -> tuple[tupl
     return tuple(arrows)
 
 
+def page_footer(number: int, shown: int, total: int) -> str:
+    """The "11–20 of 34" line under a page of `shown` rows."""
+    first = number * PAGE_SIZE + 1
+    return "\n" + _("{first}–{last} of {total}").format(
+        first=first, last=first + shown - 1, total=total)
+
+
 @dataclass(frozen=True, slots=True)
 class Menu:
     name: str
@@ -185,8 +192,6 @@ def render_page(page: Page, admin_chat_id: int, *, selected: set[int] | None = N
                      f"{archived}")
         if last is not None:
             lines.append(f"      <i>{escape(preview(last))}</i>")
-    first = page.number * PAGE_SIZE + 1
-    lines.append("\n" + _("{first}–{last} of {total}").format(
-        first=first, last=first + len(page.rows) - 1, total=page.total))
+    lines.append(page_footer(page.number, len(page.rows), page.total))
     return "\n".join(lines)
 

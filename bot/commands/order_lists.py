@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Command, CommandError, Invocation, Reply, button, callback_data, command
-from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page
+from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_footer
 from bot.i18n import N_, _
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
@@ -45,9 +45,7 @@ def orders_page(inv: Invocation, word: str, number: int, *, edit: bool = False) 
     if not orders:
         lines.append(_("None. /order in a customer's topic opens one."))
     else:
-        first = number * PAGE_SIZE + 1
-        lines.append("\n" + _("{first}–{last} of {total}").format(
-            first=first, last=first + len(orders) - 1, total=total))
+        lines.append(page_footer(number, len(orders), total))
     arrows = arrow_row(number, total, lambda page: callback_data("ol", word, page))
     return Reply("\n".join(lines), buttons=(arrows,) if arrows else (), edit=edit)
 

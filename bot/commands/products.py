@@ -16,7 +16,7 @@ from bot.commands import (
     callback_data,
     command,
 )
-from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg
+from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg, page_footer
 from bot.i18n import N_, _
 from bot.orders.catalogue import (
     STOCK_MODES,
@@ -58,7 +58,7 @@ def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
     number = clamp_page(number, total)
     products = inv.session.scalars(
         select(Product).where(Product.shop_id == inv.shop_id).order_by(Product.code)
-        .offset(number * PAGE_SIZE).limit(PAGE_SIZE))
+        .offset(number * PAGE_SIZE).limit(PAGE_SIZE)).all()
     lines = ["<b>🛍 " + _("Products") + "</b>"]
     for product in products:
         lines.append(f"<b>{escape(product.code)}</b> {escape(product.name)} · "
@@ -67,9 +67,7 @@ def products_page(inv: Invocation, number: int, *, edit: bool = False) -> Reply:
         lines.append(_("No products yet. /product add A01 390 10 ชื่อสินค้า adds one; "
                        "/import reads a CSV file."))
     else:
-        first = number * PAGE_SIZE + 1
-        lines.append("\n" + _("{first}–{last} of {total}").format(
-            first=first, last=min(total, first + PAGE_SIZE - 1), total=total))
+        lines.append(page_footer(number, len(products), total))
     arrows = arrow_row(number, total, lambda page: callback_data("pp", page))
     return Reply("\n".join(lines), buttons=(arrows,) if arrows else (), edit=edit)
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.orders.auto import SOURCE, fill_from_waitlist
 from bot.orders.orders import move
 from bot.orders.status import OPEN
-from bot.relay.cf_capture import queue_digest, tell_served
+from bot.relay.cf_capture import ALLOCATE_LANE, queue_digest, tell_served
 from bot.relay.context import WorkerContext
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbox import Claimed, enqueue
@@ -31,7 +31,7 @@ def queue_expiry(runtime: Runtime, now: float | None = None) -> None:
     with runtime.transaction() as session:
         enqueue(session, shop_id=runtime.shop_id, destination="ingest", kind=EXPIRE,
                 payload={}, idempotency_key=f"cf-expire:{runtime.shop_id}:{slot}",
-                lane="ingest:cf-allocate")
+                lane=ALLOCATE_LANE)
 
 
 def expire_unpaid(ctx: WorkerContext, item: Claimed) -> None:

@@ -66,7 +66,7 @@ def customer_sends(app: Flask, sandbox: Sandbox, person: Person, text: str,
             payload = _direct(sandbox, settings, person, text, picture)
         else:
             comment_id, payload = _comment(sandbox, settings, person, text, picture)
-        # Meta sends non-ASCII as \uXXXX escapes and signs exactly those bytes.
+        # Meta sends non-ASCII as \u escapes (ensure_ascii) and signs exactly those bytes.
         body = json.dumps(payload).encode()
         signature = hmac.new(settings.meta_app_secret.encode(), body, hashlib.sha256).hexdigest()
         response = client.post("/webhooks/meta", data=body, headers={
