@@ -65,6 +65,19 @@ def test_wrong_shape_is_400(client: FlaskClient, runtime: Runtime) -> None:
     assert _count(runtime, OutboxItem) == 0
 
 
+def test_values_no_database_can_store_are_400_and_spoil_nothing(
+    client: FlaskClient, runtime: Runtime,
+) -> None:
+    # Valid JSON both, but PostgreSQL's text holds no NUL and UTF-8 no lone
+    # surrogate: refused on either database, before anything is written.
+    nul_id = json.dumps(line_body(line_text("hello", event_id="01JX\u0000BAD"))).encode()
+    surrogate = json.dumps(line_body(line_text("broken \ud800 text"))).encode()
+    assert post_line(client, nul_id).status_code == 400
+    assert post_line(client, surrogate).status_code == 400
+    assert post_line(client, line_body(line_text("สวัสดีค่ะ"))).status_code == 200
+    assert _count(runtime, OutboxItem) == 1
+
+
 def test_body_over_one_mebibyte_is_413_before_the_signature(client: FlaskClient) -> None:
     body = b"{" + b" " * (1024 * 1024) + b"}"
     assert post_line(client, body, signature="not checked").status_code == 413

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Request, Response, jsonify
-from sqlalchemy.exc import DataError
 
 from bot.events import InboundEvent
 from bot.relay.store import store_events
 from bot.runtime import Runtime
+from db.accept import BadValue
 
 MAX_BODY = 1024 * 1024
 
@@ -96,9 +96,9 @@ def accept_signed_events(
             events = keep(payload, events)
         try:
             result = store_events(runtime, events)
-        except DataError as exc:
-            # A value the database cannot hold (parsers bound ids, not every field).
-            raise Rejected(400, f"value out of range: {exc.orig}") from None
+        except BadValue as exc:
+            # Parsers bound ids' lengths, not every character in them.
+            raise Rejected(400, f"a value cannot be stored: {exc}") from None
     except Rejected as rejected:
         return rejection_response(channel, rejected)
     log.debug("%s webhook: %d event(s) stored, %d redelivered", channel, result.stored,
