@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from flask import Request, Response, jsonify
 
 from bot.events import InboundEvent
@@ -38,7 +39,10 @@ def read_body(request: Request) -> bytes:
     if declared is not None and declared > MAX_BODY:
         raise Rejected(413, f"body of {declared} bytes is over 1 MiB")
     if declared is not None:
-        return request.get_data(cache=False)
+        # Straight from the server's stream: werkzeug's wrapping of it cost a
+        # webhook more CPU than verifying the signature.
+        data: bytes = request.environ["wsgi.input"].read(declared)
+        return data
     # A chunked body has no length: read one byte past the limit to know.
     body = request.stream.read(MAX_BODY + 1)
     if len(body) > MAX_BODY:
@@ -48,9 +52,14 @@ def read_body(request: Request) -> bytes:
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise Rejected(400, "body is not JSON") from None
+        payload = orjson.loads(body)  # three times the stdlib's speed
+    except orjson.JSONDecodeError:
+        # What orjson refuses the stdlib may still read (NaN, a lone surrogate);
+        # then the body is the platform's to judge by its shape, as before.
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, ValueError):
+            raise Rejected(400, "body is not JSON") from None
     if not isinstance(payload, dict):
         raise Rejected(400, "body is not a JSON object")
     return payload

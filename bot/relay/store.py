@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.relay.slips import queue_slip_check
 from bot.runtime import Runtime
+from db.accept import BadValue
 from db.engine import insert_if_absent, insert_ignoring_conflicts
 from db.models import (
     AcceptedEvent,
@@ -70,12 +72,16 @@ def store_events(runtime: Runtime, events: list[InboundEvent]) -> StoreResult:
         return StoreResult(0, 0)
     shop_id = runtime.shop_id
     received_at = utcnow().isoformat()
-    rows = [(shop_id,
-             f"event:{event.channel}:{event.event_id}"[:200],
-             f"{INGEST_DESTINATION}:{event.channel}:{event.thread_key}"[:200],
-             json.dumps({"event": event_to_json(event), "received_at": received_at},
-                        ensure_ascii=False))
-            for event in events]
+    try:
+        # orjson: the stdlib encoder took a fifth of the webhook's own CPU.
+        rows = [(shop_id,
+                 f"event:{event.channel}:{event.event_id}"[:200],
+                 f"{INGEST_DESTINATION}:{event.channel}:{event.thread_key}"[:200],
+                 orjson.dumps({"event": event_to_json(event),
+                               "received_at": received_at}).decode())
+                for event in events]
+    except TypeError:  # orjson.JSONEncodeError: a lone surrogate in some text
+        raise BadValue("text that is not valid Unicode") from None
     stored = runtime.accept_writer.insert(rows)
     duplicates = len(events) - stored
     if duplicates:
