@@ -158,15 +158,16 @@ def run_wrk(wrk: str, url: str, bodies: Path, seconds: float) -> dict[str, Any]:
 
 def stored_events(database_url: str) -> int:
     sys.path.insert(0, str(ROOT))
+    from live_sale import waiting_keys
     from sqlalchemy import func, select
 
     from db.engine import make_engine
-    from db.models import AcceptedEvent, OutboxItem
+    from db.models import OutboxItem
 
     engine = make_engine(database_url)
+    # Accepted events not yet moved by a worker (none runs here), and those moved.
+    count = len(waiting_keys(engine))
     with engine.connect() as conn:
-        # Accepted events not yet moved by a worker, and those already moved.
-        count = conn.execute(select(func.count()).select_from(AcceptedEvent)).scalar_one()
         count += conn.execute(select(func.count()).select_from(OutboxItem)
                               .where(OutboxItem.kind == "route_event")).scalar_one()
     engine.dispose()

@@ -15,13 +15,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import random
+import sqlite3
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from db.accept import inbox_path
 
 PAGE_ID = "108234567890123"
 POST = "1098765432109876"
@@ -223,18 +227,35 @@ def expected(comments: list[Comment], stock: dict[str, int]) -> Expected:
 
 # --------------------------------------------------------------------------- the database
 
+def waiting_keys(engine: Engine) -> list[str]:
+    """Event keys a webhook accepted that the worker has not taken yet: in the
+    accepted_events table on PostgreSQL, in the inbox file beside SQLite's."""
+    path = inbox_path(engine.url.render_as_string(hide_password=False))
+    if path is None:
+        with engine.connect() as conn:
+            return list(conn.scalars(text("SELECT event_key FROM accepted_events")))
+    if not os.path.exists(path):
+        return []
+    inbox = sqlite3.connect(path)
+    try:
+        return [key for (key,) in inbox.execute("SELECT event_key FROM accepted_events")]
+    finally:
+        inbox.close()
+
+
 def quiet(engine: Engine) -> dict[str, int]:
     """What is still on its way to being applied."""
     with engine.connect() as conn:
         row = conn.execute(text(
-            "SELECT (SELECT count(*) FROM accepted_events),"
+            "SELECT 0,"
             " (SELECT count(*) FROM outbox WHERE kind = 'route_event'"
             "   AND status IN ('pending', 'sending')),"
             " (SELECT count(*) FROM cf_comments WHERE status = 'pending'),"
             " (SELECT count(*) FROM cf_comments WHERE status <> 'pending'),"
             " (SELECT min(stock - reserved) FROM products),"
             " (SELECT min(reserved) FROM products)")).one()
-    return {"accepted": row[0], "routing": row[1], "pending": row[2], "applied": row[3],
+    return {"accepted": len(waiting_keys(engine)), "routing": row[1], "pending": row[2],
+            "applied": row[3],
             "min_available": row[4] if row[4] is not None else 0,
             "min_reserved": row[5] if row[5] is not None else 0}
 
@@ -306,9 +327,9 @@ def check(engine: Engine, comments: list[Comment], stock: dict[str, int]) -> dic
             "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM waitlist"
             " GROUP BY cf_comment_id, product_id) AS per_comment")).scalar_one()
         # Events accepted by a webhook but not routed yet: late, not lost.
-        queued = {key.rsplit(":", 1)[-1] for (key,) in conn.execute(text(
-            "SELECT event_key FROM accepted_events UNION ALL SELECT idempotency_key FROM outbox"
-            " WHERE kind = 'route_event' AND status IN ('pending', 'sending')")).all()}
+        queued = {key.rsplit(":", 1)[-1] for key in [*waiting_keys(engine), *conn.scalars(text(
+            "SELECT idempotency_key FROM outbox"
+            " WHERE kind = 'route_event' AND status IN ('pending', 'sending')"))]}
         statuses: Counter[str] = Counter(dict(conn.execute(text(
             "SELECT status, count(*) FROM cf_comments GROUP BY status")).all()))
 

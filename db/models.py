@@ -236,6 +236,9 @@ class ProcessedEvent(Base):
 class AcceptedEvent(Base):
     """A webhook event acknowledged to its platform, not yet taken by the worker.
 
+    On PostgreSQL. SQLite keeps these rows in a file of their own beside the
+    database, with the same columns (db.accept explains why).
+
     The webhook's only write, so it is kept lean: one row per event with the
     primary key and the unique event key as its only indexes, and no foreign
     key to check. The worker moves rows into the outbox (`route_event` jobs,

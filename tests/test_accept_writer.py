@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import select, text
 
+from bot.relay.store import drain_accepted
+from bot.runtime import Runtime
 from db import accept
 from db.accept import AcceptWriter, BadValue
 from db.engine import make_engine
-from db.models import AcceptedEvent
+from db.migrate import upgrade
+from db.models import AcceptedEvent, OutboxItem
 from tests.conftest import PG_URL
 
 
@@ -20,6 +24,9 @@ def _row(key: str, body: str = "{}") -> accept.Row:
 
 
 def _stored(url: str) -> list[str]:
+    """Event keys waiting for the worker, wherever this database keeps them."""
+    if not PG_URL:
+        return [row.event_key for row in AcceptWriter(url).waiting(1000)]
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -92,3 +99,47 @@ def test_a_lost_connection_fails_one_request_and_the_next_reconnects(
         writer.insert([_row("event:2")])
     assert writer.insert([_row("event:2"), _row("event:1")]) == 1
     assert _stored(database_url) == ["event:1", "event:2"]
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's inbox file; PostgreSQL moves in one transaction")
+def test_a_crash_between_moving_and_forgetting_moves_each_event_once(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    writer = runtime.accept_writer
+    shop = runtime.shop_id
+    assert writer.insert([(shop, "event:line:a", "ingest:line:U1", "{}"),
+                          (shop, "event:line:b", "ingest:line:U2", "{}")]) == 2
+
+    def crash(ids: list[int]) -> None:
+        raise KeyboardInterrupt("the worker stopped before forgetting")
+
+    monkeypatch.setattr(writer, "forget", crash)
+    with pytest.raises(KeyboardInterrupt):
+        drain_accepted(runtime)
+    monkeypatch.undo()
+    assert drain_accepted(runtime) == 2  # read again; the outbox already had them
+    assert writer.waiting(10) == []
+    with runtime.sessions() as session:
+        keys = session.scalars(select(OutboxItem.idempotency_key)
+                               .where(OutboxItem.kind == "route_event")).all()
+    assert sorted(keys) == ["event:line:a", "event:line:b"]
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="only SQLite's accepted events moved to a file")
+def test_the_upgrade_moves_events_left_in_the_old_table(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0015")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO shops (id, name, created_at) VALUES (1, 'Shop', '2026-12-01 10:00:00')"))
+        conn.execute(text(
+            "INSERT INTO accepted_events (shop_id, event_key, lane, payload) VALUES"
+            " (1, 'event:line:old', 'ingest:line:U1', '{\"event\": {\"text\": \"สวัสดี\"}}')"))
+    upgrade(url)
+    with engine.connect() as conn:
+        moved = conn.execute(select(OutboxItem.idempotency_key, OutboxItem.payload,
+                                    OutboxItem.status)).all()
+        left = conn.execute(select(AcceptedEvent.id)).all()
+    engine.dispose()
+    assert moved == [("event:line:old", {"event": {"text": "สวัสดี"}}, "pending")]
+    assert left == []

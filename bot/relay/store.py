@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +29,7 @@ from bot.relay.outbound import queue_topic_state
 from bot.relay.outbox import enqueue
 from bot.relay.slips import queue_slip_check
 from bot.runtime import Runtime
-from db.accept import BadValue
+from db.accept import BadValue, Waiting
 from db.engine import insert_if_absent, insert_ignoring_conflicts
 from db.models import (
     AcceptedEvent,
@@ -95,25 +96,40 @@ def drain_accepted(runtime: Runtime, limit: int = 500) -> int:
     The outbox keeps every event key for good, so an event the platform
     redelivers after its first copy was moved is dropped here.
     """
-    with runtime.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
+    writer = runtime.accept_writer
+    if writer.postgres:
+        with runtime.transaction() as session:
             # One mover at a time keeps the events in the order they were accepted.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DRAIN_LOCK})
-        rows = session.execute(
-            select(AcceptedEvent).order_by(AcceptedEvent.id).limit(limit)).scalars().all()
-        if not rows:
-            return 0
-        now = utcnow()
-        moved = session.execute(insert_ignoring_conflicts(session, OutboxItem).values([{
-            "shop_id": row.shop_id, "destination": INGEST_DESTINATION, "lane": row.lane,
-            "kind": ROUTE_KIND, "payload": json.loads(row.payload),
-            "idempotency_key": row.event_key, "status": "pending", "attempts": 0,
-            "next_attempt_at": now, "created_at": now,
-        } for row in rows]).returning(OutboxItem.id)).scalars().all()
-        session.execute(delete(AcceptedEvent).where(AcceptedEvent.id.in_([r.id for r in rows])))
-    if len(moved) < len(rows):
-        log.info("%d redelivered event(s) recognised and skipped", len(rows) - len(moved))
+            rows: Sequence[AcceptedEvent | Waiting] = session.execute(
+                select(AcceptedEvent).order_by(AcceptedEvent.id).limit(limit)).scalars().all()
+            moved = _to_outbox(session, rows)
+            if rows:
+                session.execute(delete(AcceptedEvent).where(
+                    AcceptedEvent.id.in_([row.id for row in rows])))
+    else:
+        # SQLite: the events wait in a file of their own (db.accept). Moved
+        # first, forgotten after the commit: a crash in between moves them
+        # again, and their event keys make that a no-op.
+        rows = writer.waiting(limit)
+        with runtime.transaction() as session:
+            moved = _to_outbox(session, rows)
+        writer.forget([row.id for row in rows])
+    if moved < len(rows):
+        log.info("%d event(s) already in the outbox (redelivered) skipped", len(rows) - moved)
     return len(rows)
+
+
+def _to_outbox(session: Session, rows: Sequence[AcceptedEvent | Waiting]) -> int:
+    if not rows:
+        return 0
+    now = utcnow()
+    return len(session.execute(insert_ignoring_conflicts(session, OutboxItem).values([{
+        "shop_id": row.shop_id, "destination": INGEST_DESTINATION, "lane": row.lane,
+        "kind": ROUTE_KIND, "payload": json.loads(row.payload),
+        "idempotency_key": row.event_key, "status": "pending", "attempts": 0,
+        "next_attempt_at": now, "created_at": now,
+    } for row in rows]).returning(OutboxItem.id)).scalars().all())
 
 
 def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool:
