@@ -1,33 +1,36 @@
-"""LINE Messaging API through line-bot-sdk v3, used only by the worker."""
+"""LINE Messaging API through line-bot-sdk v3, used only by the worker.
+
+The SDK's messaging package is imported on first use (`sdk()`): its models
+take some 60 MB in every process that imports them, which a shop without LINE
+should not carry (bench/live_burst.py holds the worker under 150 MB).
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import urllib3
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    FlexMessage,
-    ImageMessage,
-    MessagingApi,
-    MessagingApiBlob,
-    PushMessageRequest,
-    ReplyMessageRequest,
-    TextMessage,
-)
 
 from bot.config import Settings
 from bot.i18n import _
 from bot.relay.errors import SendError
 
+if TYPE_CHECKING:
+    from linebot.v3.messaging import ApiException, FlexMessage, ImageMessage, TextMessage
+
 log = logging.getLogger("bot.relay.line")
 
 MAX_MESSAGES_PER_CALL = 5
+
+
+def sdk() -> ModuleType:
+    """linebot.v3.messaging, imported when LINE is first used."""
+    return importlib.import_module("linebot.v3.messaging")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +52,14 @@ class InvalidReplyToken(Exception):
 class LineClient:
     def __init__(self, settings: Settings) -> None:
         token = settings.line_channel_access_token
-        self._api_client = ApiClient(Configuration(host=settings.line_api_url, access_token=token))
-        self._blob_client = ApiClient(
-            Configuration(host=settings.line_data_api_url, access_token=token)
+        line = sdk()
+        self._api_client = line.ApiClient(
+            line.Configuration(host=settings.line_api_url, access_token=token))
+        self._blob_client = line.ApiClient(
+            line.Configuration(host=settings.line_data_api_url, access_token=token)
         )
-        self.api = MessagingApi(self._api_client)
-        self.blob = MessagingApiBlob(self._blob_client)
+        self.api = line.MessagingApi(self._api_client)
+        self.blob = line.MessagingApiBlob(self._blob_client)
 
     def close(self) -> None:
         self._api_client.close()
@@ -98,11 +103,12 @@ class LineClient:
         return bytes(response.data or b""), headers.get("content-type", "application/octet-stream")
 
     def reply(self, reply_token: str, messages: list[Any]) -> list[Sent]:
+        line = sdk()
         try:
             result = self.api.reply_message(
-                ReplyMessageRequest(reply_token=reply_token, messages=messages)
+                line.ReplyMessageRequest(reply_token=reply_token, messages=messages)
             )
-        except ApiException as exc:
+        except line.ApiException as exc:
             if exc.status == 400 and "reply token" in _message_of(exc).lower():
                 raise InvalidReplyToken(_message_of(exc)) from None
             raise _line_error(exc, "reply") from None
@@ -112,11 +118,12 @@ class LineClient:
         return [Sent(m.id, m.quote_token) for m in result.sent_messages]
 
     def push(self, to: str, messages: list[Any], retry_key: str) -> list[Sent]:
+        line = sdk()
         try:
             result = self.api.push_message(
-                PushMessageRequest(to=to, messages=messages), x_line_retry_key=retry_key
+                line.PushMessageRequest(to=to, messages=messages), x_line_retry_key=retry_key
             )
-        except ApiException as exc:
+        except line.ApiException as exc:
             if exc.status == 409:
                 # The retry key was accepted before: the message went out on
                 # an earlier try whose answer we lost. Do not send it again.
@@ -130,7 +137,8 @@ class LineClient:
 
 
 def text_message(text: str, quote_token: str | None = None) -> TextMessage:
-    return TextMessage(text=text, quoteToken=quote_token)
+    message: TextMessage = sdk().TextMessage(text=text, quoteToken=quote_token)
+    return message
 
 
 FLEX_ALT_LIMIT = 400
@@ -138,11 +146,14 @@ FLEX_ALT_LIMIT = 400
 
 def flex_message(alt_text: str, contents: dict[str, Any]) -> FlexMessage:
     """A Flex message from its JSON form (a bubble), as LINE's Flex docs write it."""
-    return FlexMessage.from_dict({"type": "flex", "altText": alt_text, "contents": contents})
+    message: FlexMessage = sdk().FlexMessage.from_dict(
+        {"type": "flex", "altText": alt_text, "contents": contents})
+    return message
 
 
 def image_message(url: str) -> ImageMessage:
-    return ImageMessage(originalContentUrl=url, previewImageUrl=url)
+    message: ImageMessage = sdk().ImageMessage(originalContentUrl=url, previewImageUrl=url)
+    return message
 
 
 class _translated:
@@ -156,7 +167,7 @@ class _translated:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  _tb: object) -> None:
-        if isinstance(exc, ApiException):
+        if isinstance(exc, sdk().ApiException):
             raise _line_error(exc, self.doing) from None
         if isinstance(exc, urllib3.exceptions.HTTPError | OSError):
             raise SendError(_("LINE could not be reached"), retryable=True,

@@ -14,7 +14,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from linebot.v3.messaging import Message as LineMessage
 from sqlalchemy import select, update
 
 from bot.relay import line_group, line_render, render
@@ -22,7 +21,7 @@ from bot.relay.channels import MEDIA_KINDS, adapter_for
 from bot.relay.channels.line import REPLY_TOKEN_TTL, RETRY_NAMESPACE
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
-from bot.relay.line_client import InvalidReplyToken, Sent, image_message, text_message
+from bot.relay.line_client import InvalidReplyToken, Sent, image_message, sdk, text_message
 from bot.relay.media import public_media_url
 from bot.relay.outbox import Claimed
 from bot.relay.textsplit import LINE_TEXT_LIMIT, split_text, utf16_units
@@ -108,7 +107,7 @@ def _kept_media(ctx: WorkerContext, message: Message) -> Media | None:
 
 def send_to_line_group(ctx: WorkerContext, item: Claimed) -> None:
     """An answer to the group: a command's, a button's, a delivery notice."""
-    objects = [LineMessage.from_dict(m) for m in item.payload["messages"]]
+    objects = [sdk().Message.from_dict(m) for m in item.payload["messages"]]
     sent = deliver(ctx, item, objects, push=bool(item.payload.get("push", True)))
     conversation_id = item.payload.get("conversation_id")
     if conversation_id is not None:
