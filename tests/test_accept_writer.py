@@ -131,7 +131,8 @@ def test_the_upgrade_moves_events_left_in_the_old_table(tmp_path: Path) -> None:
     upgrade(url, "0015")
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO shops (id, name, created_at) VALUES (1, 'Shop', '2026-12-01 10:00:00')"))
+        conn.execute(text("INSERT INTO shops (id, name, created_at)"
+                          " VALUES (1, 'Shop', '2026-12-01 10:00:00')"))
         conn.execute(text(
             "INSERT INTO accepted_events (shop_id, event_key, lane, payload) VALUES"
             " (1, 'event:line:old', 'ingest:line:U1', '{\"event\": {\"text\": \"สวัสดี\"}}')"))
