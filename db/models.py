@@ -603,6 +603,14 @@ class AutoSettings(Base):
     # Unpaid automatic orders older than this are canceled and their units go to the
     # waiting lists; None keeps them until an admin acts.
     hold_hours: Mapped[int | None] = mapped_column(Integer)
+    # The invoice goes as soon as the customer answers in a chat ("now"), or for
+    # answers during a live, when /live stop ends it ("end").
+    invoice_at: Mapped[str] = mapped_column(String(5), default="now", server_default="now")
+    # After the private reply, a customer's later additions are told in their
+    # chat at most once in this many seconds.
+    gather_seconds: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # What follows the order in the private reply (None: the built-in text).
+    private_reply: Mapped[str | None] = mapped_column(Text)
     # The "Automated invoice" topic and its digest message, edited in place.
     digest_topic_id: Mapped[int | None] = mapped_column(BigInteger)
     digest_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -689,7 +697,9 @@ class Waitlist(Base):
 
 class CfReply(Base):
     """What a customer was told about their comments, once per session (private) or
-    per post and day (public): never the same twice."""
+    per post and day (public): never the same twice. Kind "invoice": an invoice
+    the customer asked for during a live, owed when the live ends (its
+    session_key is "ORDER_ID:CONVERSATION_ID")."""
 
     __tablename__ = "cf_replies"
     __table_args__ = (UniqueConstraint("shop_id", "customer_id", "kind", "session_key"),)
@@ -697,7 +707,7 @@ class CfReply(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # private, public, soldout
+    kind: Mapped[str] = mapped_column(String(10))  # private, public, soldout, invoice
     session_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.fakes.graph import FakeGraph
 from bot.fakes.line import FakeLine
@@ -17,7 +17,7 @@ from bot.fakes.telegram import FakeTelegram, SentMessage
 from bot.relay import cf_backfill, cf_capture, cf_digest
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import CfComment, Customer, Order, Product, Waitlist
+from db.models import AutoSettings, CfComment, CfReply, Customer, Order, Product, Waitlist
 from tests.helpers import ADMIN_CHAT_ID, SOMCHAI, fb_comment, meta_message, post_meta
 from tests.test_inbox import _answer_to, _labels, _press, _say
 from tests.test_orders import add_products, line_topic, say
@@ -204,3 +204,59 @@ def test_a_cancellation_serves_the_waiting_list_in_order(
         waiting = session.scalars(select(Waitlist.status).order_by(Waitlist.id)).all()
     assert sorted(orders.values()) == [("canceled", [("A01", 1)]), ("draft", [("A01", 1)])]
     assert waiting == ["filled", "waiting"]  # Beam wrote before Ploy
+
+
+def test_invoices_at_the_end_of_the_live_and_later_additions_gathered(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5), ("B02", "กางเกงยีนส์", 59000, 5))
+    say(client, fake_telegram, "/live start", None)
+    assert "at /live stop" in say(client, fake_telegram, "/auto set invoice end", None)
+    say(client, fake_telegram, "/auto set private ทักแชทพิมพ์ OK นะคะคุณ{name} ({order_no})",
+        None)
+    assert "10 to 3600" in say(client, fake_telegram, "/auto set gather 2", None)
+    with runtime.transaction() as session:  # under the command's floor, for a quick test
+        session.execute(update(AutoSettings).values(gather_seconds=1))
+    psid, now = "24681357924681357", time.time()
+    first = comment(fake_graph, "CF A01", author="111", name="Fon", n=31, written=now - 20,
+                    psid=psid)
+    assert post_meta(client, first).status_code == 200
+    first_id = first["entry"][0]["changes"][0]["value"]["comment_id"]
+    private = fake_graph.wait_for(lambda: fake_graph.texts_to(first_id))
+    assert "ทักแชทพิมพ์ OK นะคะคุณFon (#1)" in private[0] and "฿390" in private[0]
+
+    # The customer answers during the live: the invoice is owed, not sent yet.
+    fake_graph.add_messenger_user(psid, "Fon", "S.")
+    fake_graph.customer_wrote(psid)
+    assert post_meta(client, meta_message("OK", sender=psid)).status_code == 200
+    fake_graph.wait_for(lambda: _owed_invoices(runtime))
+
+    # Two more comments, applied together: one message in the chat says what the
+    # order holds now; the comments get no second private reply.
+    later = comment(fake_graph, "CF B02 2", author="111", name="Fon", n=32, written=now - 10)
+    again = comment(fake_graph, "CF A01 3", author="111", name="Fon", n=33, written=now - 9)
+    later["entry"][0]["changes"] += again["entry"][0]["changes"]
+    assert post_meta(client, later).status_code == 200
+    update_text = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(psid)
+                                               if "Order #1 now" in t])
+    assert "B02 กางเกงยีนส์ × 2" in update_text[0] and "A01 เสื้อยืดสีชมพู × 3" in update_text[0]
+    assert "฿2,350" in update_text[0]
+    assert not any("ใบแจ้งยอด" in t for t in fake_graph.texts_to(psid))
+    assert len(fake_graph.texts_to(first_id)) == 1
+
+    stopped = say(client, fake_telegram, "/live stop", None)
+    assert "1 invoice the customers asked for goes out now" in stopped
+    invoice = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(psid)
+                                           if "ใบแจ้งยอด" in t])
+    assert "2,350" in invoice[0]
+    assert [t for t in fake_graph.texts_to(psid) if "Order #1 now" in t] == update_text
+    with runtime.sessions() as session:
+        assert session.scalars(select(Order.status)).all() == ["awaiting_payment"]
+    assert _owed_invoices(runtime) == 0
+
+
+def _owed_invoices(runtime: Runtime) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(CfReply)
+                                  .where(CfReply.kind == "invoice")) or 0)

@@ -22,11 +22,17 @@ from bot.commands import (
 )
 from bot.commands.lists import PAGE_SIZE, arrow_row, clamp_page, page_arg, page_footer
 from bot.commands.orders import order_by_id
-from bot.i18n import N_, _
+from bot.i18n import N_, _, ngettext
 from bot.orders.auto import apply
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
-from bot.relay.cf_capture import auto_settings, from_json, live_session, queue_digest
+from bot.relay.cf_capture import (
+    auto_settings,
+    from_json,
+    live_session,
+    queue_digest,
+    release_invoices,
+)
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbox import enqueue
 from bot.relay.render import customer_name, topic_anchor
@@ -167,7 +173,13 @@ def live(inv: Invocation, cmd: Command) -> Reply:
                     kind="cf_backfill", payload={"post_id": running.post_id,
                                                  "thread_id": inv.extras.get("thread_id")},
                     idempotency_key=f"cf-backfill:{running.id}")
-        return Reply(_live_summary(inv, running))
+        owed = release_invoices(inv.session, inv.shop_id)
+        summary = _live_summary(inv, running)
+        if owed:
+            summary += "\n" + ngettext("{n} invoice the customers asked for goes out now.",
+                                        "{n} invoices the customers asked for go out now.",
+                                        owed).format(n=owed)
+        return Reply(summary)
     raise CommandError(_("Say start or stop: /live start"))
 
 

@@ -60,6 +60,21 @@ def _soldout(s: AutoSettings, raw: str) -> None:
     s.sold_out_reply = None if raw.lower() == "default" else raw
 
 
+def _private(s: AutoSettings, raw: str) -> None:
+    s.private_reply = None if raw.lower() == "default" else raw
+
+
+def _invoice(s: AutoSettings, raw: str) -> None:
+    if raw.lower() not in ("now", "end"):
+        raise CommandError(_("Say now or end: /auto set invoice end"))
+    s.invoice_at = raw.lower()
+
+
+def _gather(s: AutoSettings, raw: str) -> None:
+    s.gather_seconds = _number(raw, 10, 3600, N_("The time later additions are gathered, "
+                                                 "in seconds,"))
+
+
 SETTINGS: dict[str, tuple[str, Callable[[AutoSettings, str], None]]] = {
     "repeat": (N_("replace|add — the same code again sets or adds to the quantity"), _repeat),
     "max": (N_("N — the most one customer may take of a code"), _max),
@@ -69,6 +84,12 @@ SETTINGS: dict[str, tuple[str, Callable[[AutoSettings, str], None]]] = {
                       _delete_cancels),
     "reply": (N_("TEXT|off — a short public answer to a captured comment"), _reply),
     "soldout": (N_("TEXT|default — the public answer when a code is sold out"), _soldout),
+    "private": (N_("TEXT|default — what follows the order in the one private reply"),
+                _private),
+    "invoice": (N_("now|end — the invoice goes when the customer answers, or at /live stop"),
+                _invoice),
+    "gather": (N_("SECONDS — later additions are told in the chat at most this often"),
+               _gather),
 }
 
 
@@ -100,6 +121,12 @@ def summary(settings: AutoSettings) -> str:
         _("Unpaid automatic orders: {hold} · a removed comment {what}").format(
             hold=hold, what=_("cancels what it ordered") if settings.delete_cancels
             else _("is flagged")),
+        _("Invoice: {when} · later additions told at most every {n} s").format(
+            when=_("at /live stop for answers during a live") if settings.invoice_at == "end"
+            else _("as soon as the customer answers"), n=settings.gather_seconds),
+        _("Private reply ends with: {text}").format(
+            text=f"“{escape(settings.private_reply)}”" if settings.private_reply
+            else _("the default text")),
         _("Public answer: {reply}").format(
             reply=f"“{escape(settings.public_reply)}”" if settings.public_reply else _("off"))
         + " · " + _("sold out: {reply}").format(

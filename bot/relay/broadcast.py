@@ -26,7 +26,7 @@ from bot.relay.channels import adapter_for
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
-from bot.relay.policy import STANDARD_WINDOW
+from bot.relay.policy import skip_reason
 from bot.relay.render import channel_name
 from bot.relay.to_admin import keyboard
 from db.models import Broadcast, Conversation, Message, utcnow
@@ -34,20 +34,6 @@ from db.models import Broadcast, Conversation, Message, utcnow
 log = logging.getLogger("bot.relay.broadcast")
 
 PROGRESS_EVERY = 3.0  # seconds between edits of the progress message
-META_DIRECT = ("messenger", "instagram_dm")
-COMMENTS = ("facebook_comment", "instagram_comment")
-
-
-def skip_reason(conversation: Conversation, now: Any) -> str | None:
-    if conversation.channel in COMMENTS:
-        return N_("comment conversations (answer those one by one)")
-    if conversation.blocked:
-        return N_("blocked the shop's account")
-    if conversation.channel in META_DIRECT and (
-            conversation.customer_last_at is None
-            or now - conversation.customer_last_at > STANDARD_WINDOW):
-        return N_("outside Meta's 24-hour window")
-    return None
 
 
 def prepare(ctx: WorkerContext, item: Claimed) -> None:

@@ -26,10 +26,11 @@ from bot.orders.cf import Item, Parsed, parse
 from bot.orders.orders import move, order_totals
 from bot.orders.text import fill
 from bot.relay.context import WorkerContext
-from bot.relay.order_send import queue_invoice, queue_notice
+from bot.relay.order_send import queue_invoice, queue_notice, reach
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbound import queue_to_customer
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
+from bot.relay.policy import skip_reason
 from db.engine import insert_if_absent, memo
 from db.models import (
     AutoSettings,
@@ -51,7 +52,13 @@ CAPTURE_DELAY = 2.0
 ALLOCATE_EVERY = 0.5
 ALLOCATE = "cf_allocate"
 ALLOCATE_LANE = "ingest:cf-allocate"
+# Allocation has a worker thread of its own (bot.relay.worker.THREADS): applying a
+# comment is tens of queries, which on PostgreSQL are round trips the routing of
+# new comments need not wait for.
+ALLOCATE_DESTINATION = "cf"
 DIGEST = "cf_digest"
+UPDATE = "cf_update"
+INVOICE = "cf_invoice"
 DIGEST_EVERY = 5.0
 COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 CHAT_CHANNELS = ("messenger", "instagram_dm", "line", "webchat")
@@ -225,7 +232,8 @@ def allocate(ctx: WorkerContext, item: Claimed) -> None:
             more = applied == CHUNK
             if more and time.monotonic() > deadline:
                 # More are ripe: go on next (the job of a later slot may be far off).
-                enqueue(session, shop_id=item.shop_id, destination="ingest", kind=ALLOCATE,
+                enqueue(session, shop_id=item.shop_id, destination=ALLOCATE_DESTINATION,
+                        kind=ALLOCATE,
                         payload={}, idempotency_key=f"cf-allocate:after:{pending[-1].id}",
                         lane=ALLOCATE_LANE)
                 return
@@ -236,7 +244,7 @@ def queue_allocation(session: Session, shop_id: int) -> None:
     waited CAPTURE_DELAY: a row per comment made thousands of rows in one lane."""
     enqueue_debounced(session, shop_id=shop_id, kind=ALLOCATE, payload={},
                       key=f"cf-allocate:{shop_id}", lane=ALLOCATE_LANE, every=ALLOCATE_EVERY,
-                      destination="ingest", wait=CAPTURE_DELAY)
+                      destination=ALLOCATE_DESTINATION, wait=CAPTURE_DELAY)
 
 
 def queue_digest(session: Session, shop_id: int) -> None:
@@ -298,11 +306,20 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
     if insert_if_absent(session, CfReply, shop_id=comment.shop_id,
                         customer_id=comment.customer_id, kind="private",
                         session_key=comment.session_key, created_at=utcnow()) is not None:
+        ending = (fill(auto.private_reply, **_placeholders(session, comment, done))
+                  if auto.private_reply else
+                  _("ตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / Reply OK to get your invoice."))
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
-                          text=text + "\n\n" + _("ตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / "
-                                                 "Reply OK to get your invoice."),
+                          text=text + "\n\n" + ending,
                           data={**comment_data, "private": True, "order_id": order.id},
                           key=f"cf-private:{comment.id}")
+    else:
+        # Told once already: what the customer adds later is gathered into one
+        # message in their chat, at most every gather_seconds.
+        enqueue_debounced(session, shop_id=comment.shop_id, kind=UPDATE,
+                          payload={"order_id": order.id}, key=f"cf-update:{order.id}",
+                          lane=ALLOCATE_LANE, every=auto.gather_seconds,
+                          destination=ALLOCATE_DESTINATION)
     if auto.public_reply and _first_today(session, comment, "public"):
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,
                           text=fill(auto.public_reply, **_placeholders(session, comment, done)),
@@ -348,7 +365,7 @@ def queue_auto_invoice(session: Session, shop_id: int, conversation: Conversatio
         Order.source == "comment", Order.invoiced_at.is_(None))).first()
     if order is None or not order.lines:
         return
-    enqueue(session, shop_id=shop_id, destination="ingest", kind="cf_invoice",
+    enqueue(session, shop_id=shop_id, destination=ALLOCATE_DESTINATION, kind=INVOICE,
             payload={"order_id": order.id, "conversation_id": conversation.id},
             idempotency_key=f"cf-invoice:{order.id}:{key}", lane=ALLOCATE_LANE)
 
@@ -359,6 +376,14 @@ def auto_invoice(ctx: WorkerContext, item: Claimed) -> None:
         if order.status != "draft" or order.invoiced_at is not None or not order.lines:
             return
         here = session.get_one(Conversation, int(item.payload["conversation_id"]))
+        if auto_settings(session, item.shop_id).invoice_at == "end" and session.scalar(
+                select(LiveSession.id).where(LiveSession.shop_id == item.shop_id,
+                                             LiveSession.stopped_at.is_(None)).limit(1)):
+            # Owed at the end of the live: /live stop releases it (release_invoices).
+            insert_if_absent(session, CfReply, shop_id=item.shop_id,
+                             customer_id=order.customer_id, kind="invoice",
+                             session_key=f"{order.id}:{here.id}", created_at=utcnow())
+            return
         move(session, order, "awaiting_payment", None, "invoice sent automatically")
         try:
             queue_invoice(session, ctx.runtime.settings, order, here, None,
@@ -368,3 +393,39 @@ def auto_invoice(ctx: WorkerContext, item: Claimed) -> None:
             session.rollback()
             return
         queue_order_message(session, order)
+
+
+def release_invoices(session: Session, shop_id: int) -> int:
+    """The live has ended: the invoices its customers asked for go out now."""
+    owed = session.scalars(select(CfReply).where(CfReply.shop_id == shop_id,
+                                                 CfReply.kind == "invoice")).all()
+    for row in owed:
+        order_id, conversation_id = row.session_key.split(":")
+        enqueue(session, shop_id=shop_id, destination=ALLOCATE_DESTINATION, kind=INVOICE,
+                payload={"order_id": int(order_id), "conversation_id": int(conversation_id)},
+                idempotency_key=f"cf-invoice:{order_id}:live-end:{row.id}", lane=ALLOCATE_LANE)
+        session.delete(row)
+    return len(owed)
+
+
+def send_update(ctx: WorkerContext, item: Claimed) -> None:
+    """What the customer's order holds now, in their chat, after later additions. Only
+    where an automatic message is allowed (Meta: within 24 hours of their last
+    message); if not, the invoice they get when they answer carries it all."""
+    with ctx.runtime.transaction() as session:
+        order = session.get_one(Order, int(item.payload["order_id"]))
+        if order.status not in ("draft", "awaiting_payment") or not order.lines:
+            return
+        target = reach(session, order, None)
+        why = ("no chat with the customer yet" if target is None or target.private
+               else skip_reason(target.conversation, utcnow()))
+        if why or target is None:
+            log.info("order #%s changed; the customer is not told now: %s", order.id, why)
+            return
+        lines = [_("🛒 ออเดอร์ #{n} ตอนนี้ / Order #{n} now:").format(n=order.id)]
+        lines += [f"{line.code} {line.name} × {line.qty}  "
+                  f"{baht(line.unit_price_satang * line.qty)}" for line in order.lines]
+        lines.append(_("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
+        queue_to_customer(session, order.shop_id, target.conversation, admin_id=None,
+                          text="\n".join(lines), data={"order_id": order.id},
+                          key=f"cf-update:{item.id}")

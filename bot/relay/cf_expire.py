@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.orders.auto import SOURCE, fill_from_waitlist
 from bot.orders.orders import move
 from bot.orders.status import OPEN
-from bot.relay.cf_capture import ALLOCATE_LANE, queue_digest, tell_served
+from bot.relay.cf_capture import ALLOCATE_DESTINATION, ALLOCATE_LANE, queue_digest, tell_served
 from bot.relay.context import WorkerContext
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbox import Claimed, enqueue
@@ -29,7 +29,7 @@ EVERY = 300.0
 def queue_expiry(runtime: Runtime, now: float | None = None) -> None:
     slot = int((now if now is not None else time.time()) // EVERY)
     with runtime.transaction() as session:
-        enqueue(session, shop_id=runtime.shop_id, destination="ingest", kind=EXPIRE,
+        enqueue(session, shop_id=runtime.shop_id, destination=ALLOCATE_DESTINATION, kind=EXPIRE,
                 payload={}, idempotency_key=f"cf-expire:{runtime.shop_id}:{slot}",
                 lane=ALLOCATE_LANE)
 

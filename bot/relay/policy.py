@@ -10,16 +10,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.relay.errors import SendError
+
+if TYPE_CHECKING:
+    from db.models import Conversation
 
 STANDARD_WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
+META_DIRECT = ("messenger", "instagram_dm")
+COMMENTS = ("facebook_comment", "instagram_comment")
+
 MESSENGER_TEXT_LIMIT = 2000  # characters
 INSTAGRAM_TEXT_LIMIT = 1000  # UTF-8 bytes: about 330 Thai characters
+
+
+def skip_reason(conversation: Conversation, now: datetime) -> str | None:
+    """Why an automatic message (a broadcast, an order update) may not go to this
+    conversation now, untranslated (N_); None when it may."""
+    if conversation.channel in COMMENTS:
+        return N_("comment conversations (answer those one by one)")
+    if conversation.blocked:
+        return N_("blocked the shop's account")
+    if conversation.channel in META_DIRECT and (
+            conversation.customer_last_at is None
+            or now - conversation.customer_last_at > STANDARD_WINDOW):
+        return N_("outside Meta's 24-hour window")
+    return None
 
 
 @dataclass(frozen=True, slots=True)

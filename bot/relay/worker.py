@@ -81,6 +81,7 @@ HANDLERS: dict[str, Handler] = {
     "cf_allocate": Handler(cf_capture.allocate),
     "cf_expire": Handler(cf_expire.expire_unpaid),
     "cf_invoice": Handler(cf_capture.auto_invoice),
+    "cf_update": Handler(cf_capture.send_update),
     "cf_digest": Handler(cf_digest.update_digest),
     "open_topic": Handler(cf_digest.open_topic),
     "cf_backfill": Handler(cf_backfill.backfill),
@@ -106,6 +107,8 @@ FIRST: dict[tuple[str, ...], tuple[str, ...]] = {("telegram",): ("cf_digest",)}
 THREADS: dict[str, tuple[str, ...]] = {
     # Accepted webhook events are routed to customers and conversations here.
     "ingest": ("ingest",),
+    # Captured CF comments applied to orders (bot.relay.cf_capture.allocate).
+    "cf": ("cf",),
     "admin-chat": ("telegram",),
     # Telegram customers are answered by the admin-chat thread, which holds the bot.
     # The LINE admin group ("line_admin") is served with the LINE client here too.
