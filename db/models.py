@@ -265,8 +265,16 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_lane_id", "lane", "id"),
+        # The claim's walk: due rows of a destination in (next_attempt_at, id) order,
+        # stopping after a batch; without id, rows queued at one moment were sorted
+        # whole before the first was handed out.
         Index("ix_outbox_destination_status_next_attempt_at", "destination", "status",
-              "next_attempt_at"),
+              "next_attempt_at", "id"),
+        # Is an older row of this lane still open? Only the open rows, not the done
+        # ones a lane piles up (bot.relay.outbox._LANE_FREE).
+        Index("ix_outbox_open_lane_id", "lane", "id",
+              postgresql_where=text("status IN ('pending', 'sending')"),
+              sqlite_where=text("status IN ('pending', 'sending')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -260,3 +260,30 @@ def _owed_invoices(runtime: Runtime) -> int:
     with runtime.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(CfReply)
                                   .where(CfReply.kind == "invoice")) or 0)
+
+
+def test_a_gathered_update_waiting_for_its_slot_holds_back_no_other_order(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
+    say(client, fake_telegram, "/live start", None)
+    say(client, fake_telegram, "/auto set gather 3600", None)
+    now = time.time()
+    # Fon's second CF queues an update that waits for its hour-long slot …
+    for n, text in enumerate(("CF A01", "CF A01 2")):
+        body = comment(fake_graph, text, author="111", name="Fon", n=41 + n, written=now - 9 + n)
+        assert post_meta(client, body).status_code == 200
+        fake_graph.wait_for(lambda n=n: _applied(runtime) == n + 1)
+    # … while Beam's CF, written later, is applied in its turn all the same.
+    late = comment(fake_graph, "CF A01", author="222", name="Beam", n=43, written=now - 5)
+    assert post_meta(client, late).status_code == 200
+    fake_graph.wait_for(lambda: _applied(runtime) == 3)
+    with runtime.sessions() as session:
+        assert sorted(len(o.lines) for o in session.scalars(select(Order))) == [1, 1]
+
+
+def _applied(runtime: Runtime) -> int:
+    with runtime.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(CfComment)
+                                  .where(CfComment.status == "applied")) or 0)

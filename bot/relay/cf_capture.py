@@ -316,9 +316,11 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
     else:
         # Told once already: what the customer adds later is gathered into one
         # message in their chat, at most every gather_seconds.
+        # A lane of its own: the row waits for its slot to end, and would hold
+        # back the allocation jobs queued after it in theirs.
         enqueue_debounced(session, shop_id=comment.shop_id, kind=UPDATE,
                           payload={"order_id": order.id}, key=f"cf-update:{order.id}",
-                          lane=ALLOCATE_LANE, every=auto.gather_seconds,
+                          lane=f"cf-update:{order.id}", every=auto.gather_seconds,
                           destination=ALLOCATE_DESTINATION)
     if auto.public_reply and _first_today(session, comment, "public"):
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None,

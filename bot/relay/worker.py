@@ -156,11 +156,13 @@ def route_batch(ctx: WorkerContext, items: list[Claimed]) -> list[Claimed]:
                 try:
                     with session.begin_nested():
                         route_in(session, item.shop_id, item.payload)
-                        outbox.complete(session, item.id, ctx.owner)
                 except Exception:
                     log.info("routing event %s in a batch failed; it is tried alone", item.id,
                              exc_info=True)
                     failed.append(item)
+            # Completed with the batch's commit, in one statement.
+            outbox.complete_all(session, [item.id for item in items if item not in failed],
+                                ctx.owner)
     except Exception:
         log.exception("a batch of %d events could not be committed; each is tried alone",
                       len(items))
