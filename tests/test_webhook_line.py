@@ -9,10 +9,11 @@ from sqlalchemy import func, select
 
 from bot.fakes.line import FakeLine, tiny_png
 from bot.fakes.telegram import FakeTelegram
+from bot.relay.context import WorkerContext
 from bot.relay.store import drain_accepted
-from bot.relay.worker import Worker
+from bot.relay.worker import Worker, ingest_step
 from bot.runtime import Runtime
-from db.models import Conversation, Customer, Message, OutboxItem
+from db.models import Conversation, Customer, Message, OutboxItem, utcnow
 from tests.helpers import (
     ADMIN_CHAT_ID,
     MALEE,
@@ -206,3 +207,28 @@ def test_media_is_kept_at_receipt_even_while_telegram_is_down(
 
     fake_line.wait_for(kept)
     assert not [m for m in fake_telegram.sent if m.kind == "photo"]
+
+
+def test_an_event_that_cannot_be_routed_holds_back_none_of_its_batch(
+    client: FlaskClient, runtime: Runtime,
+) -> None:
+    good = [line_text(f"ข้อความ {n}", user=f"U{n:032x}") for n in range(3)]
+    assert post_line(client, line_body(*good)).status_code == 200
+    drain_accepted(runtime)
+    with runtime.transaction() as session:
+        # A row the routing cannot read, queued with the good ones.
+        session.add(OutboxItem(shop_id=runtime.shop_id, destination="ingest",
+                               lane="ingest:line:broken", kind="route_event",
+                               payload={"event": {"channel": "line"}},
+                               idempotency_key="event:line:broken", status="pending",
+                               attempts=0, next_attempt_at=utcnow(), created_at=utcnow()))
+    ctx = WorkerContext(runtime, owner="test-router")
+    try:
+        assert ingest_step(ctx, ("ingest",))
+    finally:
+        ctx.close()
+    assert _count(runtime, Message) == 3
+    with runtime.sessions() as session:
+        broken = session.scalars(select(OutboxItem).where(
+            OutboxItem.idempotency_key == "event:line:broken")).one()
+    assert broken.status == "pending" and broken.attempts == 1 and broken.last_error
