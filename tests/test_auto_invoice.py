@@ -17,7 +17,17 @@ from bot.fakes.telegram import FakeTelegram, SentMessage
 from bot.relay import cf_backfill, cf_capture, cf_digest
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import AutoSettings, CfComment, CfReply, Customer, Order, Product, Waitlist
+from db.models import (
+    AutoSettings,
+    CfComment,
+    CfReply,
+    Customer,
+    CustomerTag,
+    Order,
+    Product,
+    Waitlist,
+    utcnow,
+)
 from tests.helpers import ADMIN_CHAT_ID, SOMCHAI, fb_comment, meta_message, post_meta
 from tests.test_inbox import _answer_to, _labels, _press, _say
 from tests.test_orders import add_products, line_topic, say
@@ -287,3 +297,29 @@ def _applied(runtime: Runtime) -> int:
     with runtime.sessions() as session:
         return int(session.scalar(select(func.count()).select_from(CfComment)
                                   .where(CfComment.status == "applied")) or 0)
+
+
+def test_a_customer_tagged_nocf_comments_but_opens_no_order(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
+    say(client, fake_telegram, "/live start", None)
+    now = time.time()
+    first = comment(fake_graph, "CF A01", author="501", name="Fon", n=51, written=now - 9)
+    assert post_meta(client, first).status_code == 200
+    fake_graph.wait_for(lambda: _applied(runtime) == 1)
+    with runtime.transaction() as session:
+        fon = session.scalars(select(Customer).where(Customer.display_name == "Fon")).one()
+        session.add(CustomerTag(shop_id=runtime.shop_id, customer_id=fon.id,
+                                tag=cf_capture.NO_CF_TAG, created_at=utcnow()))
+    banned = comment(fake_graph, "CF A01 3", author="501", name="Fon", n=52, written=now - 5)
+    other = comment(fake_graph, "CF A01 2", author="502", name="Beam", n=53, written=now - 4)
+    banned["entry"][0]["changes"] += other["entry"][0]["changes"]
+    assert post_meta(client, banned).status_code == 200
+    fake_graph.wait_for(lambda: _applied(runtime) == 2)
+    with runtime.sessions() as session:
+        lines = sorted((o.customer_id == fon.id, li.qty) for o in session.scalars(select(Order))
+                       for li in o.lines)
+        assert session.scalar(select(func.count()).select_from(CfComment)) == 2
+    assert lines == [(False, 2), (True, 1)]  # Fon's order kept its one unit

@@ -116,9 +116,12 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
         or event.data.get("post_status") == "added_video"
     if not (auto.live_on if is_live else auto.posts_on):
         return None
-    if session.scalar(select(CustomerTag.id).where(CustomerTag.customer_id ==
-                                                   conversation.customer_id,
-                                                   CustomerTag.tag == NO_CF_TAG)):
+    # Once per routed batch, not per comment: a live's comments are a dozen round
+    # trips each, and this one was asked of every comment.
+    banned = memo(session, ("nocf", shop_id), lambda: set(session.scalars(
+        select(CustomerTag.customer_id).where(CustomerTag.shop_id == shop_id,
+                                              CustomerTag.tag == NO_CF_TAG))))
+    if conversation.customer_id in banned:
         return None
     codes = memo(session, ("codes", shop_id), lambda: set(session.scalars(
         select(Product.code).where(Product.shop_id == shop_id))))
