@@ -242,15 +242,16 @@ def test_invoices_at_the_end_of_the_live_and_later_additions_gathered(
     assert post_meta(client, meta_message("OK", sender=psid)).status_code == 200
     fake_graph.wait_for(lambda: _owed_invoices(runtime))
 
-    # Two more comments, applied together: one message in the chat says what the
-    # order holds now; the comments get no second private reply.
+    # Two more comments: the chat is told what the order holds now (in one message
+    # per gathering slot; the comments of one customer are routed one after the
+    # other, so a busy machine may split them over two); no second private reply.
     later = comment(fake_graph, "CF B02 2", author="111", name="Fon", n=32, written=now - 10)
     again = comment(fake_graph, "CF A01 3", author="111", name="Fon", n=33, written=now - 9)
     later["entry"][0]["changes"] += again["entry"][0]["changes"]
     assert post_meta(client, later).status_code == 200
-    update_text = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(psid)
-                                               if "Order #1 now" in t])
-    assert "B02 กางเกงยีนส์ × 2" in update_text[0] and "A01 เสื้อยืดสีชมพู × 3" in update_text[0]
+    update_text = fake_graph.wait_for(lambda: [
+        t for t in fake_graph.texts_to(psid) if "Order #1 now" in t
+        and "B02 กางเกงยีนส์ × 2" in t and "A01 เสื้อยืดสีชมพู × 3" in t])
     assert "฿2,350" in update_text[0]
     assert not any("ใบแจ้งยอด" in t for t in fake_graph.texts_to(psid))
     assert len(fake_graph.texts_to(first_id)) == 1
@@ -260,7 +261,6 @@ def test_invoices_at_the_end_of_the_live_and_later_additions_gathered(
     invoice = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(psid)
                                            if "ใบแจ้งยอด" in t])
     assert "2,350" in invoice[0]
-    assert [t for t in fake_graph.texts_to(psid) if "Order #1 now" in t] == update_text
     with runtime.sessions() as session:
         assert session.scalars(select(Order.status)).all() == ["awaiting_payment"]
     assert _owed_invoices(runtime) == 0
