@@ -246,18 +246,16 @@ def waiting_keys(engine: Engine) -> list[str]:
 def quiet(engine: Engine) -> dict[str, int]:
     """What is still on its way to being applied."""
     with engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT 0,"
-            " (SELECT count(*) FROM outbox WHERE kind = 'route_event'"
+        routing, pending, applied, available, reserved = conn.execute(text(
+            "SELECT (SELECT count(*) FROM outbox WHERE kind = 'route_event'"
             "   AND status IN ('pending', 'sending')),"
             " (SELECT count(*) FROM cf_comments WHERE status = 'pending'),"
             " (SELECT count(*) FROM cf_comments WHERE status <> 'pending'),"
             " (SELECT min(stock - reserved) FROM products),"
             " (SELECT min(reserved) FROM products)")).one()
-    return {"accepted": len(waiting_keys(engine)), "routing": row[1], "pending": row[2],
-            "applied": row[3],
-            "min_available": row[4] if row[4] is not None else 0,
-            "min_reserved": row[5] if row[5] is not None else 0}
+    return {"accepted": len(waiting_keys(engine)), "routing": routing, "pending": pending,
+            "applied": applied, "min_available": available if available is not None else 0,
+            "min_reserved": reserved if reserved is not None else 0}
 
 
 def outbox_backlog(engine: Engine) -> dict[str, int]:

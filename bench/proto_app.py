@@ -38,10 +38,9 @@ def prepare(url: str) -> None:
     with connect(url) as made:
         if isinstance(made, sqlite3.Connection):
             made.execute("PRAGMA journal_mode=WAL")
-        made.execute("CREATE TABLE IF NOT EXISTS proto_events (id SERIAL PRIMARY KEY,"
-                     " event_key VARCHAR(200) UNIQUE, lane VARCHAR(200), payload TEXT)"
-                     .replace("SERIAL", "SERIAL" if isinstance(made, psycopg.Connection)
-                              else "INTEGER"))
+        id_type = "SERIAL" if isinstance(made, psycopg.Connection) else "INTEGER"
+        made.execute(f"CREATE TABLE IF NOT EXISTS proto_events (id {id_type} PRIMARY KEY,"
+                     " event_key VARCHAR(200) UNIQUE, lane VARCHAR(200), payload TEXT)")
 
 
 @app.post("/webhooks/line")

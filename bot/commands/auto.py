@@ -32,6 +32,7 @@ from bot.relay.cf_capture import (
     live_session,
     queue_digest,
     release_invoices,
+    running_live,
 )
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbox import enqueue
@@ -147,8 +148,7 @@ def _post_id(raw: str) -> str:
          help=N_("mark a live sale: CF comments are captured from start to the grace after stop"))
 def live(inv: Invocation, cmd: Command) -> Reply:
     action = cmd.args[0].lower() if cmd.args else ""
-    running = inv.session.scalars(select(LiveSession).where(
-        LiveSession.shop_id == inv.shop_id, LiveSession.stopped_at.is_(None))).first()
+    running = running_live(inv.session, inv.shop_id)
     settings = auto_settings(inv.session, inv.shop_id)
     if action == "start":
         if running is not None:

@@ -7,9 +7,8 @@ from html import escape
 from bot.commands import Command, CommandError, Invocation, Reply, command
 from bot.i18n import N_, _
 from bot.relay.outbound import queue_reply
+from bot.relay.policy import COMMENT_CHANNELS
 from db.models import Message
-
-COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 
 
 @command("dm", usage="text", in_topic=True,

@@ -30,7 +30,7 @@ from bot.relay.order_send import queue_invoice, queue_notice, reach
 from bot.relay.order_view import queue_order_message
 from bot.relay.outbound import queue_to_customer
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
-from bot.relay.policy import skip_reason
+from bot.relay.policy import COMMENT_CHANNELS, skip_reason
 from db.engine import insert_if_absent, memo
 from db.models import (
     AutoSettings,
@@ -60,7 +60,6 @@ DIGEST = "cf_digest"
 UPDATE = "cf_update"
 INVOICE = "cf_invoice"
 DIGEST_EVERY = 5.0
-COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 CHAT_CHANNELS = ("messenger", "instagram_dm", "line", "webchat")
 NO_CF_TAG = "nocf"  # a customer with this tag can comment, but opens no order
 CF_ONLY = "cf"  # the status of a conversation that has only CF comments so far
@@ -90,6 +89,12 @@ def live_session(session: Session, shop_id: int, post_id: str | None) -> LiveSes
                 post_id is not None and post_id.endswith(f"_{live.post_id}")):
             return live
     return None
+
+
+def running_live(session: Session, shop_id: int) -> LiveSession | None:
+    """The live between /live start and /live stop, if one is (not its grace period)."""
+    return session.scalars(select(LiveSession).where(
+        LiveSession.shop_id == shop_id, LiveSession.stopped_at.is_(None))).first()
 
 
 def capture(session: Session, shop_id: int, conversation: Conversation, event: InboundEvent,
@@ -280,7 +285,7 @@ def tell_served(session: Session, served: list[tuple[Order, str, int]], *, key: 
         text = (_("🎉 {code} ว่างแล้วค่ะ ใส่ในออเดอร์ #{n} ให้ {units} ชิ้น / {code} is "
                   "available again: {units} added to your order #{n}.").format(
                       code=code, n=order.id, units=units) + "\n"
-                + _("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
+                + _total(order))
         queue_notice(session, order, text, None, None, f"waitlist:{order.id}:{code}:{key}")
 
 
@@ -349,16 +354,24 @@ def _placeholders(session: Session, comment: CfComment, done: Applied) -> dict[s
 
 
 def order_so_far(order: Order, done: Applied) -> str:
-    lines = [_("✅ รับออเดอร์ #{n} แล้วค่ะ (Order #{n})").format(n=order.id)]
-    lines += [f"{line.code} {line.name} × {line.qty}  {baht(line.unit_price_satang * line.qty)}"
-              for line in order.lines]
+    lines = [_("✅ รับออเดอร์ #{n} แล้วค่ะ (Order #{n})").format(n=order.id), *_lines(order)]
     lines += [_("{code}: ได้ {got} จาก {wanted} ชิ้น (ของหมด) / only {got} of {wanted} left")
               .format(code=code, got=got, wanted=wanted) for code, wanted, got in done.short]
     if order.status == "canceled":
         lines = [_("✖️ ยกเลิกออเดอร์ #{n} แล้วค่ะ / Order #{n} canceled.").format(n=order.id)]
     else:
-        lines.append(_("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
+        lines.append(_total(order))
     return "\n".join(lines)
+
+
+def _lines(order: Order) -> list[str]:
+    """The order's lines as the customer reads them in an automatic message."""
+    return [f"{line.code} {line.name} × {line.qty}  {baht(line.unit_price_satang * line.qty)}"
+            for line in order.lines]
+
+
+def _total(order: Order) -> str:
+    return _("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total))
 
 
 def queue_auto_invoice(session: Session, shop_id: int, conversation: Conversation,
@@ -381,9 +394,8 @@ def auto_invoice(ctx: WorkerContext, item: Claimed) -> None:
         if order.status != "draft" or order.invoiced_at is not None or not order.lines:
             return
         here = session.get_one(Conversation, int(item.payload["conversation_id"]))
-        if auto_settings(session, item.shop_id).invoice_at == "end" and session.scalar(
-                select(LiveSession.id).where(LiveSession.shop_id == item.shop_id,
-                                             LiveSession.stopped_at.is_(None)).limit(1)):
+        if auto_settings(session, item.shop_id).invoice_at == "end" and running_live(
+                session, item.shop_id) is not None:
             # Owed at the end of the live: /live stop releases it (release_invoices).
             insert_if_absent(session, CfReply, shop_id=item.shop_id,
                              customer_id=order.customer_id, kind="invoice",
@@ -427,10 +439,8 @@ def send_update(ctx: WorkerContext, item: Claimed) -> None:
         if why or target is None:
             log.info("order #%s changed; the customer is not told now: %s", order.id, why)
             return
-        lines = [_("🛒 ออเดอร์ #{n} ตอนนี้ / Order #{n} now:").format(n=order.id)]
-        lines += [f"{line.code} {line.name} × {line.qty}  "
-                  f"{baht(line.unit_price_satang * line.qty)}" for line in order.lines]
-        lines.append(_("ยอดรวม Total {amount}").format(amount=baht(order_totals(order).total)))
+        lines = [_("🛒 ออเดอร์ #{n} ตอนนี้ / Order #{n} now:").format(n=order.id),
+                 *_lines(order), _total(order)]
         queue_to_customer(session, order.shop_id, target.conversation, admin_id=None,
                           text="\n".join(lines), data={"order_id": order.id},
                           key=f"cf-update:{item.id}")

@@ -26,11 +26,10 @@ from bot.orders.text import (
 from bot.relay.errors import SendError
 from bot.relay.media import keep
 from bot.relay.outbound import queue_to_customer
-from bot.relay.policy import private_reply_allowed
+from bot.relay.policy import COMMENT_CHANNELS, private_reply_allowed
 from bot.relay.render import channel_name, customer_name
 from db.models import Conversation, Customer, Message, Order, utcnow
 
-COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 MISSING = {"phone": N_("phone"), "address": N_("address")}
 
 

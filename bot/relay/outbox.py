@@ -159,9 +159,12 @@ def claim(session: Session, *, owner: str, destinations: tuple[str, ...], limit:
     ]
 
 
+def _leased_by(owner: str) -> Any:
+    return and_(OutboxItem.lease_owner == owner, OutboxItem.status == "sending")
+
+
 def _owned(item_id: int, owner: str) -> Any:
-    return and_(OutboxItem.id == item_id, OutboxItem.lease_owner == owner,
-                OutboxItem.status == "sending")
+    return and_(OutboxItem.id == item_id, _leased_by(owner))
 
 
 def complete(session: Session, item_id: int, owner: str) -> None:
@@ -173,8 +176,7 @@ def complete_all(session: Session, item_ids: list[int], owner: str) -> None:
     if not item_ids:
         return
     session.execute(
-        update(OutboxItem).where(OutboxItem.id.in_(item_ids), OutboxItem.lease_owner == owner,
-                                 OutboxItem.status == "sending")
+        update(OutboxItem).where(OutboxItem.id.in_(item_ids), _leased_by(owner))
         .values(status="done", done_at=utcnow(), lease_until=None, last_error=None)
     )
 

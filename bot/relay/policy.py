@@ -23,7 +23,8 @@ HUMAN_AGENT_WINDOW = timedelta(days=7)
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
 META_DIRECT = ("messenger", "instagram_dm")
-COMMENTS = ("facebook_comment", "instagram_comment")
+# The channels where a customer writes in public, under a post.
+COMMENT_CHANNELS = ("facebook_comment", "instagram_comment")
 
 MESSENGER_TEXT_LIMIT = 2000  # characters
 INSTAGRAM_TEXT_LIMIT = 1000  # UTF-8 bytes: about 330 Thai characters
@@ -32,7 +33,7 @@ INSTAGRAM_TEXT_LIMIT = 1000  # UTF-8 bytes: about 330 Thai characters
 def skip_reason(conversation: Conversation, now: datetime) -> str | None:
     """Why an automatic message (a broadcast, an order update) may not go to this
     conversation now, untranslated (N_); None when it may."""
-    if conversation.channel in COMMENTS:
+    if conversation.channel in COMMENT_CHANNELS:
         return N_("comment conversations (answer those one by one)")
     if conversation.blocked:
         return N_("blocked the shop's account")
