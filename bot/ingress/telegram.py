@@ -26,8 +26,9 @@ from bot.i18n import _
 from bot.ingress.http import Rejected, ok, parse_json_object, read_body, rejection_response
 from bot.ingress.telegram_customers import customer_event
 from bot.relay.admins import admin_for
+from bot.relay.batch import claim_event_id
 from bot.relay.outbound import queue_callback_answer, queue_edit, queue_note, queue_reply
-from bot.relay.store import claim_event_id, store_event
+from bot.relay.store import store_event
 from bot.runtime import Runtime, runtime_of
 from db.models import Conversation, MessageMap, Shop
 

@@ -25,6 +25,7 @@ from bot.orders.catalogue import baht
 from bot.orders.cf import Item, Parsed, parse
 from bot.orders.orders import move, order_totals
 from bot.orders.text import fill
+from bot.relay.batch import profile_taken, remember_profile
 from bot.relay.context import WorkerContext
 from bot.relay.order_send import queue_invoice, queue_notice, reach
 from bot.relay.order_view import queue_order_message
@@ -136,7 +137,7 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
     parsed = parse(event.text, codes, mode=auto.mode, linked=linked, max_qty=auto.max_qty)
     if parsed.kind == "chat":
         return None
-    _name_from_comment(session, conversation.customer_id, event)
+    _name_from_comment(session, shop_id, conversation.customer_id, event)
     if parsed.phone:
         # "CF A01 0812345678": the number goes on the card, never into the quantity.
         session.execute(update(Customer).where(Customer.id == conversation.customer_id,
@@ -189,14 +190,16 @@ def _changed_comment(session: Session, shop_id: int, event: InboundEvent) -> str
     return "comment"
 
 
-def _name_from_comment(session: Session, customer_id: int, event: InboundEvent) -> None:
+def _name_from_comment(session: Session, shop_id: int, customer_id: int,
+                       event: InboundEvent) -> None:
     """A CF customer has no topic, so no relay snapshots their name: the comment's does
     (first contact's name kept, as everywhere)."""
     hint = str(event.data.get("name_hint") or "")
-    if hint:
+    if hint and not profile_taken(session, shop_id, customer_id):
         session.execute(update(Customer).where(Customer.id == customer_id,
                                                Customer.profile_fetched.is_(False))
                         .values(display_name=hint, profile_fetched=True))
+        remember_profile(session, shop_id, customer_id)
 
 
 def to_json(parsed: Parsed) -> dict[str, Any]:

@@ -30,10 +30,11 @@ from bot.config import Settings
 from bot.events import InboundEvent
 from bot.i18n import N_, _
 from bot.relay import line_group
+from bot.relay.batch import claim_event_id
 from bot.relay.line_render import MORE_BUTTON, unscoped
 from bot.relay.outbound import queue_reply
 from db.engine import insert_if_absent
-from db.models import Admin, Conversation, LineGroupMessage, ProcessedEvent, utcnow
+from db.models import Admin, Conversation, LineGroupMessage, utcnow
 
 log = logging.getLogger("bot.relay.line_group")
 
@@ -59,8 +60,7 @@ def take_group_event(session: Session, shop_id: int, event: InboundEvent,
     settings: Settings | None = session.info.get("settings")
     if settings is None or not is_admin_group_event(settings, event):
         return False
-    if insert_if_absent(session, ProcessedEvent, shop_id=shop_id, channel=event.channel,
-                        event_id=event.event_id, received_at=utcnow()) is None:
+    if not claim_event_id(session, shop_id, event.channel, event.event_id):
         return True  # seen before
     admin = line_admin_for(session, shop_id, settings.line_admin_group_id,
                            str(event.data.get("speaker_id") or ""))

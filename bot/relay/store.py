@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import delete, select, text, update
@@ -21,6 +21,14 @@ from sqlalchemy.orm import Session
 from bot.events import MESSAGE_KINDS, InboundEvent, event_from_json, event_to_json
 from bot.i18n import _
 from bot.relay.autosave import autosave
+from bot.relay.batch import (
+    UNKNOWN,
+    claim_event_id,
+    known_conversation,
+    known_customer,
+    remember_conversation,
+    remember_customer,
+)
 from bot.relay.cf_capture import CHAT_CHANNELS, capture, queue_auto_invoice
 from bot.relay.dashboard import queue_dashboard
 from bot.relay.line_group import queue_relay as queue_line_group_relay
@@ -38,7 +46,6 @@ from db.models import (
     Identity,
     Message,
     OutboxItem,
-    ProcessedEvent,
     utcnow,
 )
 
@@ -137,14 +144,17 @@ def _to_outbox(session: Session, rows: Sequence[AcceptedEvent | Waiting]) -> int
 def route_event(runtime: Runtime, shop_id: int, payload: dict[str, Any]) -> bool:
     """The worker's side of an accepted event: route, store the message, relay."""
     with runtime.transaction() as session:
-        return route_in(session, shop_id, payload)
+        return route_accepted_event(session, shop_id, *accepted(payload))
 
 
-def route_in(session: Session, shop_id: int, payload: dict[str, Any]) -> bool:
-    """Route an accepted event inside the caller's transaction. The LINE admin
-    group's events are admins' actions, never a customer's."""
-    event = event_from_json(payload["event"])
-    received_at = datetime.fromisoformat(payload["received_at"])
+def accepted(payload: dict[str, Any]) -> tuple[InboundEvent, datetime]:
+    """An accepted event as the ingest queue holds it, and when it was received."""
+    return event_from_json(payload["event"]), datetime.fromisoformat(payload["received_at"])
+
+
+def route_accepted_event(session: Session, shop_id: int, event: InboundEvent,
+                         received_at: datetime) -> bool:
+    """The LINE admin group's events are admins' actions, never a customer's."""
     if take_group_event(session, shop_id, event, received_at):
         return True
     return store_event(session, shop_id, event, received_at=received_at)
@@ -209,26 +219,25 @@ def store_event(session: Session, shop_id: int, event: InboundEvent,
     return True
 
 
-def claim_event_id(session: Session, shop_id: int, channel: str, event_id: str) -> bool:
-    return insert_if_absent(session, ProcessedEvent, shop_id=shop_id, channel=channel,
-                            event_id=event_id, received_at=utcnow()) is not None
-
-
 def customer_for(session: Session, shop_id: int, channel: str, external_id: str) -> int:
     """The customer behind a channel identity, created at first contact."""
-    found = _identity_customer(session, shop_id, channel, external_id)
+    found = known_customer(session, shop_id, channel, external_id)
+    if found is UNKNOWN:
+        found = _identity_customer(session, shop_id, channel, external_id)
     if found is not None:
-        return found
+        return int(found)
     customer = Customer(shop_id=shop_id)
     session.add(customer)
     session.flush()
     if insert_if_absent(session, Identity, shop_id=shop_id, customer_id=customer.id,
                         channel=channel, external_id=external_id, created_at=utcnow()):
+        remember_customer(session, shop_id, channel, external_id, customer.id)
         return customer.id
     # Another request created this identity first: use theirs.
     session.delete(customer)
     found = _identity_customer(session, shop_id, channel, external_id)
     assert found is not None
+    remember_customer(session, shop_id, channel, external_id, found)
     return found
 
 
@@ -248,15 +257,19 @@ def conversation_for(session: Session, shop_id: int, event: InboundEvent,
         Conversation.shop_id == shop_id, Conversation.channel == event.channel,
         Conversation.thread_key == event.thread_key,
     )
-    conversation = session.scalars(query).first()
+    conversation = known_conversation(session, shop_id, event.channel, event.thread_key)
+    if conversation is UNKNOWN:
+        conversation = session.scalars(query).first()
     if conversation is not None:
-        return conversation
+        return cast(Conversation, conversation)
     insert_if_absent(
         session, Conversation, shop_id=shop_id, channel=event.channel, customer_id=customer_id,
         thread_key=event.thread_key, recipient_id=event.recipient_id, status="inbox",
         unread_count=0, last_activity_at=event.timestamp, blocked=False, created_at=utcnow(),
     )
-    return session.scalars(query).one()
+    conversation = session.scalars(query).one()
+    remember_conversation(session, conversation)
+    return conversation
 
 
 # A private reply to a comment is answered in the customer's direct chat.

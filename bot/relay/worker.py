@@ -27,11 +27,12 @@ from bot.relay import (
     outbox,
     slips,
 )
+from bot.relay.batch import prefetch
 from bot.relay.context import WorkerContext
 from bot.relay.dashboard import update_dashboard
 from bot.relay.errors import SendError
 from bot.relay.outbox import Claimed
-from bot.relay.store import drain_accepted, route_event, route_in
+from bot.relay.store import accepted, drain_accepted, route_accepted_event, route_event
 from bot.relay.to_admin import (
     answer_callback,
     edit_note,
@@ -152,8 +153,12 @@ def route_batch(ctx: WorkerContext, items: list[Claimed]) -> list[Claimed]:
     alone (rare: a bad event or a bug), so the common case pays no savepoints."""
     try:
         with ctx.runtime.transaction() as session:
-            for item in items:
-                route_in(session, item.shop_id, item.payload)
+            events = [(item.shop_id, *accepted(item.payload)) for item in items]
+            for shop_id in {shop_id for shop_id, _event, _at in events}:
+                prefetch(session, shop_id, [event for shop, event, _at in events
+                                            if shop == shop_id])
+            for shop_id, event, received_at in events:
+                route_accepted_event(session, shop_id, event, received_at)
             # Completed with the batch's commit, in one statement.
             outbox.complete_all(session, [item.id for item in items], ctx.owner)
     except Exception:
