@@ -162,14 +162,22 @@ class _CrashLog(logging.Handler):
 
 
 @pytest.fixture
-def worker(runtime: Runtime) -> Iterator[Worker]:
+def crash_log() -> Iterator[_CrashLog]:
+    """Errors logged with a traceback; a test that expects one takes it out."""
+    handler = _CrashLog()
+    logging.getLogger("bot").addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logging.getLogger("bot").removeHandler(handler)
+
+
+@pytest.fixture
+def worker(runtime: Runtime, crash_log: _CrashLog) -> Iterator[Worker]:
     """A running worker; a job that crashes with an exception fails the test."""
-    crash_log = _CrashLog()
-    logging.getLogger("bot").addHandler(crash_log)
     worker = Worker(runtime, name="test-worker").start()
     try:
         yield worker
     finally:
         worker.stop()
-        logging.getLogger("bot").removeHandler(crash_log)
     assert not crash_log.crashes, "\n".join(crash_log.crashes)

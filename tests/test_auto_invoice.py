@@ -323,3 +323,36 @@ def test_a_customer_tagged_nocf_comments_but_opens_no_order(
                        for li in o.lines)
         assert session.scalar(select(func.count()).select_from(CfComment)) == 2
     assert lines == [(False, 2), (True, 1)]  # Fon's order kept its one unit
+
+
+def test_a_comment_that_cannot_be_applied_goes_to_the_admins_and_the_rest_go_on(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker, monkeypatch: pytest.MonkeyPatch, crash_log: Any,
+) -> None:
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 5))
+    say(client, fake_telegram, "/live start", None)
+    applying = cf_capture.apply
+
+    def apply(session: Any, shop_id: int, customer_id: int, *args: Any, **kwargs: Any) -> Any:
+        if kwargs["written_at"].second == broken_second:
+            raise RuntimeError("a bug in one comment's way")
+        return applying(session, shop_id, customer_id, *args, **kwargs)
+
+    monkeypatch.setattr(cf_capture, "apply", apply)
+    now = time.time()
+    broken_second = int(now - 6) % 60
+    body = comment(fake_graph, "CF A01", author="601", name="Fon", n=61, written=now - 8)
+    for n, (author, name, ago) in enumerate((("602", "Beam", 6), ("603", "Ploy", 4)), 62):
+        more = comment(fake_graph, "CF A01 2", author=author, name=name, n=n, written=now - ago)
+        body["entry"][0]["changes"] += more["entry"][0]["changes"]
+    assert post_meta(client, body).status_code == 200
+    board = digest(fake_telegram, "Needs you")
+    assert "Beam" in (board.text or "")
+    assert _applied(runtime) == 2
+    with runtime.sessions() as session:
+        assert sorted(li.qty for o in session.scalars(select(Order)) for li in o.lines) == [1, 2]
+        assert session.scalar(select(Product.reserved)) == 3
+    # The traceback is in the log for the developers.
+    assert [crash.splitlines()[0] for crash in crash_log.crashes] == [
+        "CF comment 2 could not be applied; left to the admins"]
+    crash_log.crashes.clear()

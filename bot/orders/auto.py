@@ -25,6 +25,7 @@ from bot.orders.orders import (
     open_order_of,
     set_qty,
 )
+from db.engine import memo
 from db.models import CfComment, Order, Product, Waitlist
 
 SOURCE = "comment"
@@ -77,8 +78,9 @@ def apply(session: Session, shop_id: int, customer_id: int, conversation_id: int
 def _one(session: Session, who: tuple[int, int, int], item: Item, repeat: str,
          done: Applied, written_at: datetime, comment_row: int) -> None:
     shop_id, customer_id, conversation_id = who
-    product = session.scalars(select(Product).where(Product.shop_id == shop_id,
-                                                    Product.code == item.code)).first()
+    # Once per transaction: its stock is kept current by _reserve and _release.
+    product = memo(session, ("product", shop_id, item.code), lambda: session.scalars(
+        select(Product).where(Product.shop_id == shop_id, Product.code == item.code)).first())
     if product is None:
         done.problem = _("{code} is no longer in the catalogue").format(code=item.code)
         return

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.i18n import _
 from bot.orders.catalogue import STOCK_MODES, CatalogueError
@@ -263,6 +264,11 @@ def _release(session: Session, product_id: int | None, qty: int) -> None:
                                               Product.stock_mode == "tracked")
                         .values(reserved=Product.reserved - qty)
                         .execution_options(synchronize_session=False))
+        # A product this session holds reads the units freed next time it is asked
+        # (the waiting list is served from them in the same transaction).
+        held = session.identity_map.get(identity_key(Product, product_id))
+        if held is not None:
+            session.expire(held, ["reserved"])
 
 
 def _line(order: Order, code: str) -> OrderLine:

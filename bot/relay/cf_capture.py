@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.events import InboundEvent
 from bot.i18n import _
@@ -156,9 +157,12 @@ def capture(session: Session, shop_id: int, conversation: Conversation, event: I
     if is_comment and conversation.topic_id is None and conversation.status == "inbox":
         # Out of the inbox until the customer writes something that is not an order
         # (the next message sets it back): a live sale would bury the inbox.
-        session.execute(update(Conversation).where(Conversation.id == conversation.id,
-                                                   Conversation.unread_count == 0)
-                        .values(status=CF_ONLY))
+        moved = session.execute(update(Conversation).where(Conversation.id == conversation.id,
+                                                           Conversation.unread_count == 0)
+                                .values(status=CF_ONLY).returning(Conversation.id)).first()
+        if moved is not None:
+            # As loaded too: the batch's next comment in it asks no more.
+            set_committed_value(conversation, "status", CF_ONLY)
     return "comment" if is_comment else "chat"
 
 
@@ -224,30 +228,64 @@ def allocate(ctx: WorkerContext, item: Claimed) -> None:
     lock against the webhooks) and hands over after ALLOCATE_BUDGET seconds, so the
     routing of new comments goes on meanwhile."""
     deadline = time.monotonic() + ALLOCATE_BUDGET
-    more = True
+    more, careful = True, False
     while more:
-        with ctx.runtime.transaction() as session:
-            auto = auto_settings(session, item.shop_id)
-            pending = session.scalars(select(CfComment).where(
-                CfComment.shop_id == item.shop_id, CfComment.status == "pending")
-                .order_by(CfComment.written_at, CfComment.id).limit(CHUNK)).all()
-            ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
-            applied = 0
-            for comment in pending:
-                if comment.created_at > ripe:
-                    break
-                _apply_one(session, auto, comment)
-                applied += 1
-            if applied:
-                queue_digest(session, item.shop_id)
-            more = applied == CHUNK
-            if more and time.monotonic() > deadline:
-                # More are ripe: go on next (the job of a later slot may be far off).
+        try:
+            more, last = _apply_chunk(ctx, item.shop_id, careful)
+        except Exception:
+            if careful:
+                raise
+            # Rare (a bug, a row the database refuses): the chunk again, each comment
+            # alone, so one bad comment is flagged and the rest still go through.
+            log.warning("a chunk of CF comments could not be applied together; "
+                        "each is applied alone", exc_info=True)
+            careful = True
+            continue
+        careful = False
+        if more and time.monotonic() > deadline:
+            # More are ripe: go on next (the job of a later slot may be far off).
+            with ctx.runtime.transaction() as session:
                 enqueue(session, shop_id=item.shop_id, destination=ALLOCATE_DESTINATION,
-                        kind=ALLOCATE,
-                        payload={}, idempotency_key=f"cf-allocate:after:{pending[-1].id}",
-                        lane=ALLOCATE_LANE)
-                return
+                        kind=ALLOCATE, payload={},
+                        idempotency_key=f"cf-allocate:after:{last}", lane=ALLOCATE_LANE)
+            return
+
+
+def _apply_chunk(ctx: WorkerContext, shop_id: int, careful: bool) -> tuple[bool, int]:
+    """Apply up to CHUNK ripe comments in one transaction: (a full chunk, last id).
+
+    Careful, each in a savepoint of its own, and one that fails is left to the admins.
+    Otherwise none: a savepoint is two round trips, and a live sale has thousands."""
+    with ctx.runtime.transaction() as session:
+        auto = auto_settings(session, shop_id)
+        pending = session.scalars(select(CfComment).where(
+            CfComment.shop_id == shop_id, CfComment.status == "pending")
+            .order_by(CfComment.written_at, CfComment.id).limit(CHUNK)).all()
+        ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
+        applied = 0
+        for comment in pending:
+            if comment.created_at > ripe:
+                break
+            if careful:
+                _apply_alone(session, auto, comment)
+            else:
+                _apply_one(session, auto, comment)
+            applied += 1
+        if applied:
+            queue_digest(session, shop_id)
+        return applied == CHUNK, pending[-1].id if pending else 0
+
+
+def _apply_alone(session: Session, auto: AutoSettings, comment: CfComment) -> None:
+    comment_id = comment.id
+    try:
+        with session.begin_nested():
+            _apply_one(session, auto, comment)
+    except Exception:
+        log.exception("CF comment %s could not be applied; left to the admins", comment_id)
+        session.execute(update(CfComment).where(CfComment.id == comment_id).values(
+            status="ambiguous",
+            outcome=_("could not be applied automatically: please decide by hand")))
 
 
 def queue_allocation(session: Session, shop_id: int) -> None:
@@ -269,10 +307,9 @@ def _apply_one(session: Session, auto: AutoSettings, comment: CfComment) -> None
     if parsed.kind == "ambiguous":
         comment.status, comment.outcome = "ambiguous", parsed.reason
         return
-    with session.begin_nested():
-        done = apply(session, comment.shop_id, comment.customer_id, comment.conversation_id,
-                     parsed, repeat=auto.repeat, written_at=comment.written_at,
-                     comment_row=comment.id)
+    done = apply(session, comment.shop_id, comment.customer_id, comment.conversation_id,
+                 parsed, repeat=auto.repeat, written_at=comment.written_at,
+                 comment_row=comment.id)
     comment.status, comment.outcome = "applied", done.describe()
     comment.order_id = done.order.id if done.order is not None else None
     if done.order is not None:
