@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from bot.i18n import _
@@ -58,8 +58,9 @@ def open_order(session: Session, shop_id: int, customer_id: int, conversation_id
 
 
 def open_order_of(session: Session, customer_id: int) -> Order | None:
-    return session.scalars(select(Order).where(Order.customer_id == customer_id,
-                                               Order.status.in_(OPEN))).first()
+    # With its lines in the same statement: asked for every CF comment of a live sale.
+    return session.scalars(select(Order).options(joinedload(Order.lines)).where(
+        Order.customer_id == customer_id, Order.status.in_(OPEN))).unique().first()
 
 
 def latest_active(session: Session, customer_id: int, statuses: tuple[str, ...] = ACTIVE

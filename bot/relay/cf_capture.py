@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -66,7 +67,7 @@ CHAT_CHANNELS = ("messenger", "instagram_dm", "line", "webchat")
 NO_CF_TAG = "nocf"  # a customer with this tag can comment, but opens no order
 CF_ONLY = "cf"  # the status of a conversation that has only CF comments so far
 CHUNK = 20
-ALLOCATE_BUDGET = 0.5
+ALLOCATE_BUDGET = 5.0
 
 
 def auto_settings(session: Session, shop_id: int) -> AutoSettings:
@@ -226,7 +227,9 @@ def allocate(ctx: WorkerContext, item: Claimed) -> None:
     delivered a moment later is applied before the later-written ones it precedes.
     It commits every CHUNK comments (a long transaction held the database's write
     lock against the webhooks) and hands over after ALLOCATE_BUDGET seconds, so the
-    routing of new comments goes on meanwhile."""
+    thread's other jobs (updates, invoices) get their turn. Allocation has a thread
+    of its own, so the budget is long: handing over every half second left it
+    idle between jobs for most of a live sale."""
     deadline = time.monotonic() + ALLOCATE_BUDGET
     more, careful = True, False
     while more:
@@ -262,6 +265,7 @@ def _apply_chunk(ctx: WorkerContext, shop_id: int, careful: bool) -> tuple[bool,
             CfComment.shop_id == shop_id, CfComment.status == "pending")
             .order_by(CfComment.written_at, CfComment.id).limit(CHUNK)).all()
         ripe = utcnow() - timedelta(seconds=CAPTURE_DELAY)
+        held = _load_together(session, pending)  # noqa: F841 (the session's map is weak)
         applied = 0
         for comment in pending:
             if comment.created_at > ripe:
@@ -274,6 +278,18 @@ def _apply_chunk(ctx: WorkerContext, shop_id: int, careful: bool) -> tuple[bool,
         if applied:
             queue_digest(session, shop_id)
         return applied == CHUNK, pending[-1].id if pending else 0
+
+
+def _load_together(session: Session, comments: Sequence[CfComment]) -> list[object]:
+    """The chunk's conversations and customers in two statements: telling each
+    customer looked them up one at a time. The caller holds what this returns, so
+    the session's identity map (weak) answers `get` from it for the chunk."""
+    if not comments:
+        return []
+    return [*session.scalars(select(Conversation).where(
+                Conversation.id.in_({c.conversation_id for c in comments}))),
+            *session.scalars(select(Customer).where(
+                Customer.id.in_({c.customer_id for c in comments})))]
 
 
 def _apply_alone(session: Session, auto: AutoSettings, comment: CfComment) -> None:
