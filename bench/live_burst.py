@@ -10,8 +10,9 @@ tests/tools/with_postgres.sh) it runs the real thing end to end:
    holding the group to 20 messages a minute (429 + retry_after beyond, counted);
 2. a fresh, migrated database with 20 products A01–A20 (five sell out in
    seconds), automation on and a live running on the post (rows written directly);
-3. gunicorn wsgi:app (2 workers × 4 threads, as `python -m bot web`) and one
-   `python -m bot worker`, pointed at the fakes;
+3. gunicorn wsgi:app (2 workers × 4 threads, as `python -m bot web`) and
+   `python -m bot worker` (on PostgreSQL `--processes` one per core, as a shop
+   there would run it; SQLite has one writer, so one), pointed at the fakes;
 4. 10,000 signed Meta feed webhooks (X-Hub-Signature-256) from 1,000 commenters
    over 60 s: "CF A03 2", "cf a07", "F A12 1 ค่ะ", cancellations "ยกเลิก",
    questions "A01 ราคาเท่าไหร่"; a fifth of them in one burst ("CF now!") to see
@@ -94,6 +95,8 @@ class Config:
     settle_timeout: float = 180.0  # after the last comment, for every order to be right
     drain_timeout: float = 60.0  # then, for the replies to customers to go out
     seed: int = 7
+    # `python -m bot worker --processes N` on PostgreSQL (SQLite: always one).
+    pg_worker_processes: int = os.cpu_count() or 1
 
     @classmethod
     def quick(cls) -> Config:
@@ -519,8 +522,10 @@ def run(label: str, url: str, cfg: Config, work: Path) -> dict[str, Any]:
         web = stack.enter_context(process(
             "gunicorn", [sys.executable, "-m", "gunicorn", *GUNICORN, "-b", f"127.0.0.1:{port}",
                          "--chdir", str(ROOT), "wsgi:app"], env, logs[0], work))
+        processes = cfg.pg_worker_processes if url.startswith("postgresql") else 1
         worker = stack.enter_context(process(
-            "worker", [sys.executable, "-m", "bot", "worker"], env, logs[1], work))
+            "worker", [sys.executable, "-m", "bot", "worker", "--processes", str(processes)],
+            env, logs[1], work))
         wait_until("gunicorn", lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), web,
                    logs[0])
         wait_until("the worker", lambda: "delivery worker" in logs[1].read_text(errors="replace"),
@@ -560,7 +565,7 @@ def run(label: str, url: str, cfg: Config, work: Path) -> dict[str, Any]:
                "cores": os.cpu_count() or 1}
     told_twice = sum(n - 1 for n in private_per_person.values() if n > 1)
     return {
-        "database": label, "config": asdict(cfg),
+        "database": label, "config": asdict(cfg), "worker_processes": processes,
         "comments": {"order": sum(c.intent == "order" for c in comments),
                      "cancel": sum(c.intent == "cancel" for c in comments),
                      "question": sum(c.intent == "question" for c in comments),
@@ -600,7 +605,8 @@ def print_table(row: dict[str, Any]) -> None:
     print(f"\n{row['database']}: {cfg['comments']:,} comments ({counts['burst']:,} in one burst,"
           f" {counts['order']:,} CF / {counts['cancel']} cancel / {counts['question']} questions,"
           f" {counts['redelivered']} sent twice) from {cfg['customers']:,} commenters over "
-          f"{cfg['duration']:g} s; platforms {cfg['latency_ms']:g} ms slow")
+          f"{cfg['duration']:g} s; platforms {cfg['latency_ms']:g} ms slow; "
+          f"worker processes: {row.get('worker_processes', 1)}")
     correct = row["correct_after_s"]
     rows = [
         ("webhook events/s over the run (offered "
@@ -735,6 +741,9 @@ def main() -> None:
                         default=defaults.telegram_per_minute)
     parser.add_argument("--senders", type=int, default=defaults.senders)
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--pg-worker-processes", type=int, default=defaults.pg_worker_processes,
+                        help="`python -m bot worker --processes N` on PostgreSQL "
+                             "(default: one per core)")
     parser.add_argument("--settle-timeout", type=float,
                         help="seconds after the last comment to wait for the orders "
                              f"(default {defaults.settle_timeout:g}, quick "
@@ -756,6 +765,7 @@ def main() -> None:
                 setattr(cfg, name, getattr(args, name))
         cfg.latency_ms, cfg.telegram_per_minute = args.latency_ms, args.telegram_per_minute
         cfg.senders, cfg.seed = args.senders, args.seed
+        cfg.pg_worker_processes = args.pg_worker_processes
     if cfg.comments < cfg.customers:
         parser.error("--comments must be at least --customers (everyone comments once)")
     rows: list[dict[str, Any]] = []

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -54,19 +56,57 @@ def migrate() -> None:
 
 
 @cli.command("worker")
-def worker() -> None:
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="worker processes to run (PostgreSQL only): one per core uses them all")
+def worker(processes: int) -> None:
     """Deliver the outbox (several may run at once on PostgreSQL)."""
     from bot.relay.order_reports import start_scheduler
     from bot.relay.worker import Worker
     from bot.runtime import Runtime
 
     configure_logging()
-    runtime = Runtime.create(_settings())
+    settings = _settings()
+    if processes > 1 and not settings.database_url.startswith("postgresql"):
+        raise click.UsageError("--processes above 1 needs PostgreSQL: SQLite takes one "
+                               "writer at a time, so run one worker")
+    runtime = Runtime.create(settings)
     running = Worker(runtime).start()
-    scheduler = start_scheduler(runtime)
-    _wait_for_signal()
+    scheduler = start_scheduler(runtime)  # the daily jobs: in this process only
+    # One Python process does about one core's work (the interpreter lock), and a
+    # live sale's routing and allocation are mostly Python. More processes share
+    # the outbox safely on PostgreSQL (leases, lanes, SKIP LOCKED).
+    more = _Helpers(processes - 1)
+    _wait_for_signal(more.look_after)
+    more.stop()
     scheduler.shutdown(wait=False)
     running.stop()
+
+
+class _Helpers:
+    """The extra worker processes of `worker --processes N`, restarted if one dies."""
+
+    def __init__(self, count: int) -> None:
+        self.processes = [self._start() for _ in range(count)]
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "bot", "worker"])
+
+    def look_after(self) -> None:
+        for n, process in enumerate(self.processes):
+            if process.poll() is not None:
+                log.warning("worker process %d exited (%s); starting another", process.pid,
+                            process.returncode)
+                self.processes[n] = self._start()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @cli.command("web")
@@ -169,11 +209,13 @@ def _announce(settings: Settings) -> None:
         log.info("%s", line)
 
 
-def _wait_for_signal() -> None:
+def _wait_for_signal(every_second: Callable[[], None] | None = None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    while not stop.wait(1.0):
+        if every_second is not None:
+            every_second()
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.relay import outbox
+from bot.relay.worker import SoleSender
 from bot.runtime import Runtime
 from db.models import OutboxItem, utcnow
 
@@ -138,3 +139,19 @@ def test_several_workers_never_take_the_same_row_and_keep_lane_order(runtime: Ru
     assert len(delivered) == lanes * per_lane == len(set(delivered))
     for lane in range(lanes):
         assert [n for (l_, n) in delivered if l_ == lane] == list(range(per_lane))
+
+
+@pytest.mark.skipif(not os.environ.get("SHOPRELAY_TEST_DATABASE_URL"),
+                    reason="several worker processes are a PostgreSQL deployment")
+def test_one_worker_process_at_a_time_writes_into_the_admin_chat(runtime: Runtime) -> None:
+    # Telegram's group limit is kept by one pacer: two processes sending drew 429s.
+    first, second = SoleSender(runtime), SoleSender(runtime)
+    try:
+        assert first.held() and first.held()
+        assert not second.held()
+        first.release()  # its process stopped (or its connection was lost)
+        assert second.held()
+        assert not first.held()
+    finally:
+        first.release()
+        second.release()

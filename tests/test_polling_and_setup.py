@@ -72,3 +72,10 @@ def test_setup_webhooks_registers_telegram_with_its_secret(
     assert fake_telegram.webhook_secret == TG_SECRET
     assert "https://shop.example/webhooks/line" in result.output
     assert TG_SECRET not in result.output and LINE_SECRET not in result.output
+
+
+def test_several_worker_processes_are_refused_on_sqlite_with_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["worker", "--processes", "2"],
+                                env={"DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output and "run one worker" in result.output

@@ -11,8 +11,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
 
 from bot.relay import (
     broadcast,
@@ -104,13 +107,16 @@ CUSTOMER_SENDERS = 4
 # Kinds that go before the rest of their destinations' rows.
 FIRST: dict[tuple[str, ...], tuple[str, ...]] = {("telegram",): ("cf_digest",)}
 
+# The thread that writes into the admin chat: one process at a time (SoleSender).
+ADMIN_CHAT_THREAD = "admin-chat"
+
 # Destinations each delivery thread serves.
 THREADS: dict[str, tuple[str, ...]] = {
     # Accepted webhook events are routed to customers and conversations here.
     "ingest": ("ingest",),
     # Captured CF comments applied to orders (bot.relay.cf_capture.allocate).
     "cf": ("cf",),
-    "admin-chat": ("telegram",),
+    ADMIN_CHAT_THREAD: ("telegram",),
     # Telegram customers are answered by the admin-chat thread, which holds the bot.
     # The LINE admin group ("line_admin") is served with the LINE client here too.
     "customers": ("line", "messenger", "instagram_dm", "facebook_comment", "instagram_comment",
@@ -250,8 +256,12 @@ class Worker:
         ctx = WorkerContext(self.runtime, owner=f"{self.name}:{label}")
         poll = self.runtime.settings.worker_poll_seconds
         step = ingest_step if label == "ingest" else process_one
+        sole = SoleSender(self.runtime) if label == ADMIN_CHAT_THREAD else None
         try:
             while not self._stop.is_set():
+                if sole is not None and not sole.held():
+                    self._stop.wait(SoleSender.RETRY)  # another process paces the group
+                    continue
                 try:
                     busy = step(ctx, destinations)
                 except Exception:
@@ -261,3 +271,61 @@ class Worker:
                     self._stop.wait(poll)
         finally:
             ctx.close()
+            if sole is not None:
+                sole.release()
+
+
+class SoleSender:
+    """One admin-chat sender across worker processes, by a PostgreSQL session lock.
+
+    Telegram allows about 20 messages a minute into a group, and each process's
+    pacer counts only its own sends: two processes sending at once drew 429s in a
+    live sale. The process holding the lock sends; the others look again every
+    RETRY seconds and take over when its connection (so its process) is gone.
+    SQLite runs one worker, which always holds it."""
+
+    KEY = 0x74676d73  # "tgms"
+    RETRY = 2.0
+    CHECK_EVERY = 10.0
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.postgres = runtime.engine.dialect.name == "postgresql"
+        self._connection: Connection | None = None
+        self._checked = 0.0
+
+    def held(self) -> bool:
+        if not self.postgres:
+            return True
+        try:
+            if self._connection is None:
+                connection = self.runtime.engine.connect()
+                got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                         {"key": self.KEY}).scalar()
+                connection.commit()
+                if not got:
+                    connection.close()
+                    return False
+                log.info("this process sends into the admin chat")
+                self._connection, self._checked = connection, time.monotonic()
+            elif time.monotonic() - self._checked > self.CHECK_EVERY:
+                # A lost connection lost the lock with it.
+                self._connection.execute(text("SELECT 1"))
+                self._connection.commit()
+                self._checked = time.monotonic()
+        except Exception:
+            log.warning("the admin-chat sender lock is lost; taking it again", exc_info=True)
+            self.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._connection is not None:
+            try:
+                # Closed for good, not returned to the pool: the lock goes with it.
+                self._connection.invalidate()
+                self._connection.close()
+            except Exception:  # the connection is gone already: so is the lock
+                log.info("closing the admin-chat sender lock's connection failed",
+                         exc_info=True)
+            self._connection = None
