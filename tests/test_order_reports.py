@@ -7,6 +7,7 @@ import csv
 import io
 import time
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -167,7 +168,8 @@ def test_orders_are_listed_and_exported_as_csv(
     assert "not an order status" in say(client, fake_telegram, "/orders lost", None)
     assert "Dates are written" in say(client, fake_telegram, "/export orders 1/11 30/11", None)
 
-    today = utcnow().date()
+    # The shop's day (Bangkok), not UTC's: from 17:00 UTC they differ.
+    today = datetime.now(ZoneInfo(runtime.settings.shop_timezone)).date()
     sent = _answer_to(fake_telegram, _say(client, f"/export orders {today} {today}"))
     assert sent.kind == "document" and (sent.file_name or "").endswith(".csv")
     rows = list(csv.reader(io.StringIO((sent.file or b"").decode("utf-8-sig"))))
