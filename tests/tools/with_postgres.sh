@@ -3,6 +3,8 @@
 # a free loopback port, SHOPRELAY_TEST_DATABASE_URL exported, everything
 # stopped and removed on exit. PostgreSQL refuses to run as root, so as root
 # the server runs as the postgres user (runuser).
+# For profiling: PG_EXTRA adds server settings (PG_EXTRA="-c log_statement=all"),
+# and PG_KEEP_LOG=FILE keeps the server log there when the cluster goes.
 set -euo pipefail
 
 find_pg_bin() {
@@ -36,14 +38,14 @@ as_pg() {
 
 cleanup() {
   as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$DIR"
+  [ -n "${PG_KEEP_LOG:-}" ] && cp "$DIR/server.log" "$PG_KEEP_LOG"; rm -rf "$DIR"
 }
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg "$PGBIN/initdb" -D "$DIR/data" -A trust -U shoprelay -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
-  "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+  "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 ${PG_EXTRA:-}" \
   start >/dev/null
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U shoprelay shoprelay_test
 
