@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from sqlalchemy import func, select, update
 from bot.fakes.graph import FakeGraph
 from bot.fakes.line import FakeLine
 from bot.fakes.telegram import FakeTelegram, SentMessage
+from bot.orders.auto import cancel
+from bot.orders.cf import Parsed
 from bot.relay import cf_backfill, cf_capture, cf_digest
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
@@ -356,3 +359,45 @@ def test_a_comment_that_cannot_be_applied_goes_to_the_admins_and_the_rest_go_on(
     assert [crash.splitlines()[0] for crash in crash_log.crashes] == [
         "CF comment 2 could not be applied; left to the admins"]
     crash_log.crashes.clear()
+
+
+def test_a_waiting_list_notice_leaves_a_comment_still_to_apply_its_own_private_reply(
+    client: FlaskClient, fake_graph: FakeGraph, fake_telegram: FakeTelegram, runtime: Runtime,
+    worker: Worker,
+) -> None:
+    # Meta allows one private reply per comment. Beam waits for A01, then writes
+    # "CF A02"; the A01 notice must not take that comment's reply before its order does.
+    add_products(runtime, ("A01", "เสื้อยืดสีชมพู", 39000, 1), ("A02", "กางเกง", 29000, 5))
+    say(client, fake_telegram, "/live start", None)
+    now = time.time()
+    fon = comment(fake_graph, "CF A01", author="801", name="Fon", n=81, written=now - 30)
+    beam = comment(fake_graph, "CF A01", author="802", name="Beam", n=82, written=now - 20)
+    for body in (fon, beam):
+        assert post_meta(client, body).status_code == 200
+    digest(fake_telegram, "1 waiting")
+    later = comment(fake_graph, "CF A02", author="802", name="Beam", n=83, written=now - 10)
+    later_id = later["entry"][0]["changes"][0]["value"]["comment_id"]
+    assert post_meta(client, later).status_code == 200
+    fake_graph.wait_for(lambda: _captured(runtime, later_id))
+    with runtime.transaction() as session:  # held back: not applied yet
+        session.execute(update(CfComment).where(CfComment.comment_id == later_id)
+                        .values(created_at=utcnow() + timedelta(hours=1)))
+    with runtime.transaction() as session:
+        order = session.scalars(select(Order)).one()  # Fon's
+        done = cancel(session, order.customer_id, Parsed(kind="cancel"))
+        cf_capture.tell_served(session, done.served, key="test")
+    first_id = beam["entry"][0]["changes"][0]["value"]["comment_id"]
+    served = fake_graph.wait_for(lambda: [t for t in fake_graph.texts_to(first_id) if "🎉" in t])
+    assert "A01" in served[0]
+    with runtime.transaction() as session:
+        session.execute(update(CfComment).where(CfComment.comment_id == later_id)
+                        .values(created_at=utcnow() - timedelta(minutes=1)))
+        cf_capture.queue_allocation(session, runtime.shop_id)
+    told = fake_graph.wait_for(lambda: fake_graph.texts_to(later_id))
+    assert "A02" in told[0] and not any("🎉" in t for t in told)
+
+
+def _captured(runtime: Runtime, comment_id: str) -> bool:
+    with runtime.sessions() as session:
+        return session.scalar(select(CfComment.status).where(
+            CfComment.comment_id == comment_id)) is not None

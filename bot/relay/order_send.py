@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
@@ -28,7 +28,7 @@ from bot.relay.media import keep
 from bot.relay.outbound import queue_to_customer
 from bot.relay.policy import COMMENT_CHANNELS, private_reply_allowed
 from bot.relay.render import channel_name, customer_name
-from db.models import Conversation, Customer, Message, Order, utcnow
+from db.models import CfComment, Conversation, Customer, Message, Order, utcnow
 
 MISSING = {"phone": N_("phone"), "address": N_("address")}
 
@@ -37,6 +37,11 @@ MISSING = {"phone": N_("phone"), "address": N_("address")}
 class Reach:
     conversation: Conversation
     private: bool  # a comment's private reply (text only)
+    comment_id: str | None = None  # the comment it answers, when private
+
+    def data(self) -> dict[str, object]:
+        """What an outbound message to this target carries in its data."""
+        return {"private": True, "comment_id": self.comment_id} if self.private else {}
 
 
 def ship_to(session: Session, order: Order) -> ShipTo:
@@ -69,9 +74,15 @@ def reach(session: Session, order: Order, here: Conversation | None) -> Reach | 
             .order_by(Conversation.last_activity_at.desc())).first()
     if comment_topic is None:
         return None
+    # Not a CF comment still waiting to be applied: its own order's private reply
+    # will need it (Meta allows one per comment), and a notice there took it first.
+    waiting = exists().where(CfComment.shop_id == Message.shop_id,
+                             CfComment.channel == Message.channel,
+                             CfComment.comment_id == Message.platform_message_id,
+                             CfComment.status == "pending")
     latest = session.scalars(
         select(Message).where(Message.conversation_id == comment_topic.id,
-                              Message.direction == "in")
+                              Message.direction == "in", ~waiting)
         .order_by(Message.id.desc()).limit(1)).first()
     if latest is None:
         return None
@@ -81,7 +92,8 @@ def reach(session: Session, order: Order, here: Conversation | None) -> Reach | 
                               or _private_reply_queued(session, latest))
     except SendError:
         return Reach(comment_topic, False)
-    return Reach(comment_topic, True)
+    # Pinned now: sent later, "the latest comment" may be another one.
+    return Reach(comment_topic, True, latest.platform_message_id)
 
 
 def _private_reply_queued(session: Session, comment: Message) -> bool:
@@ -114,10 +126,8 @@ def queue_invoice(session: Session, settings: Settings, order: Order,
         return _("The private reply to this comment is used up or too old, so a public "
                  "comment asks the customer to open a chat; send the invoice there.")
     attachments = []
-    data: dict[str, object] = {"order_id": order.id}
-    if target.private:
-        data["private"] = True
-    elif settings.shop_promptpay_id and sums.total > 0:
+    data: dict[str, object] = {"order_id": order.id, **target.data()}
+    if not target.private and settings.shop_promptpay_id and sums.total > 0:
         qr = promptpay.qr_png(promptpay.payload(settings.shop_promptpay_id, sums.total))
         media = keep(session, order.shop_id, qr, "image/png", stem=f"promptpay-{order.id}")
         attachments.append({"type": "image", "media_id": media.id, "optional": True})
@@ -143,7 +153,6 @@ def queue_notice(session: Session, order: Order, text: str, here: Conversation |
         return " " + _("The customer can only be reached by a public comment, so they were not "
                        "told.")
     queue_to_customer(session, order.shop_id, target.conversation, admin_id=admin_id, text=text,
-                      data={"order_id": order.id, **({"private": True} if target.private
-                                                     else {})},
+                      data={"order_id": order.id, **target.data()},
                       key=f"notice:{key}")
     return " " + _("The customer was told.")
