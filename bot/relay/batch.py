@@ -95,37 +95,41 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
+def _found(session: Session, kind: str, shop_id: int) -> Any:
+    """What prefetch found of one kind for the shop; None when it did not look (or a
+    rollback made the memo forget)."""
+    return session.info.get(MEMO, {}).get((kind, shop_id))
+
+
 def known_customer(session: Session, shop_id: int, channel: str, external_id: str) -> Any:
     """The customer id the batch found (None: none yet), or UNKNOWN."""
-    identities = session.info.get(MEMO, {}).get((IDENTITIES, shop_id), {})
-    return identities.get((channel, external_id), UNKNOWN)
+    return (_found(session, IDENTITIES, shop_id) or {}).get((channel, external_id), UNKNOWN)
 
 
 def remember_customer(session: Session, shop_id: int, channel: str, external_id: str,
                       customer_id: int) -> None:
-    identities = session.info.get(MEMO, {}).get((IDENTITIES, shop_id))
+    identities = _found(session, IDENTITIES, shop_id)
     if identities is not None:
         identities[(channel, external_id)] = customer_id
 
 
 def known_conversation(session: Session, shop_id: int, channel: str, thread_key: str) -> Any:
     """The conversation the batch found (None: none yet), or UNKNOWN."""
-    conversations = session.info.get(MEMO, {}).get((CONVERSATIONS, shop_id), {})
-    return conversations.get((channel, thread_key), UNKNOWN)
+    return (_found(session, CONVERSATIONS, shop_id) or {}).get((channel, thread_key), UNKNOWN)
 
 
 def remember_conversation(session: Session, conversation: Conversation) -> None:
-    conversations = session.info.get(MEMO, {}).get((CONVERSATIONS, conversation.shop_id))
+    conversations = _found(session, CONVERSATIONS, conversation.shop_id)
     if conversations is not None:
         conversations[(conversation.channel, conversation.thread_key)] = conversation
 
 
 def profile_taken(session: Session, shop_id: int, customer_id: int) -> bool:
     """True when the batch knows this customer's name and picture are already kept."""
-    return customer_id in session.info.get(MEMO, {}).get((PROFILED, shop_id), ())
+    return customer_id in (_found(session, PROFILED, shop_id) or ())
 
 
 def remember_profile(session: Session, shop_id: int, customer_id: int) -> None:
-    profiled = session.info.get(MEMO, {}).get((PROFILED, shop_id))
+    profiled = _found(session, PROFILED, shop_id)
     if profiled is not None:
         profiled.add(customer_id)
