@@ -254,6 +254,11 @@ class AcceptedEvent(Base):
     payload: Mapped[str] = mapped_column(Text)  # JSON, as the outbox row will hold it
 
 
+# An outbox row not yet done or failed; the partial lane index holds only these.
+OUTBOX_OPEN_STATUSES = ("pending", "sending")
+_OUTBOX_OPEN = text("status IN ({})".format(", ".join(f"'{s}'" for s in OUTBOX_OPEN_STATUSES)))
+
+
 class OutboxItem(Base):
     """A platform call to make, written in the same transaction as its cause.
 
@@ -273,8 +278,7 @@ class OutboxItem(Base):
         # Is an older row of this lane still open? Only the open rows, not the done
         # ones a lane piles up (bot.relay.outbox._LANE_FREE).
         Index("ix_outbox_open_lane_id", "lane", "id",
-              postgresql_where=text("status IN ('pending', 'sending')"),
-              sqlite_where=text("status IN ('pending', 'sending')")),
+              postgresql_where=_OUTBOX_OPEN, sqlite_where=_OUTBOX_OPEN),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

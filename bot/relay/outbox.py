@@ -30,13 +30,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from db.engine import MEMO, insert_if_absent
-from db.models import OutboxItem, utcnow
+from db.models import OUTBOX_OPEN_STATUSES, OutboxItem, utcnow
 
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 12
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 15 * 60.0
-OPEN_STATUSES = ("pending", "sending")
 
 
 def lane_for(destination: str, conversation_id: int | None) -> str:
@@ -115,7 +114,7 @@ _older = aliased(OutboxItem)
 # open rows (ix_outbox_open_lane_id) instead of walking a lane's done rows.
 _LANE_FREE = ~exists().where(_older.lane == OutboxItem.lane, _older.id < OutboxItem.id,
                              _older.status.in_([literal_column(f"'{status}'")
-                                                for status in OPEN_STATUSES]))
+                                                for status in OUTBOX_OPEN_STATUSES]))
 
 
 def _due(n: int, destination: str, kinds: bool) -> Select[datetime, int]:
