@@ -270,9 +270,13 @@ def test_invoices_at_the_end_of_the_live_and_later_additions_gathered(
 
 
 def _owed_invoices(runtime: Runtime) -> int:
+    return _count(runtime, CfReply.kind == "invoice")
+
+
+def _count(runtime: Runtime, condition: Any) -> int:
+    """Rows of the table the condition is on that meet it."""
     with runtime.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(CfReply)
-                                  .where(CfReply.kind == "invoice")) or 0)
+        return int(session.scalar(select(func.count()).where(condition)) or 0)
 
 
 def test_a_gathered_update_waiting_for_its_slot_holds_back_no_other_order(
@@ -297,9 +301,7 @@ def test_a_gathered_update_waiting_for_its_slot_holds_back_no_other_order(
 
 
 def _applied(runtime: Runtime) -> int:
-    with runtime.sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(CfComment)
-                                  .where(CfComment.status == "applied")) or 0)
+    return _count(runtime, CfComment.status == "applied")
 
 
 def test_a_customer_tagged_nocf_comments_but_opens_no_order(
@@ -378,7 +380,7 @@ def test_a_waiting_list_notice_leaves_a_comment_still_to_apply_its_own_private_r
     later = comment(fake_graph, "CF A02", author="802", name="Beam", n=83, written=now - 10)
     later_id = later["entry"][0]["changes"][0]["value"]["comment_id"]
     assert post_meta(client, later).status_code == 200
-    fake_graph.wait_for(lambda: _captured(runtime, later_id))
+    fake_graph.wait_for(lambda: _count(runtime, CfComment.comment_id == later_id))
     with runtime.transaction() as session:  # held back: not applied yet
         session.execute(update(CfComment).where(CfComment.comment_id == later_id)
                         .values(created_at=utcnow() + timedelta(hours=1)))
@@ -395,9 +397,3 @@ def test_a_waiting_list_notice_leaves_a_comment_still_to_apply_its_own_private_r
         cf_capture.queue_allocation(session, runtime.shop_id)
     told = fake_graph.wait_for(lambda: fake_graph.texts_to(later_id))
     assert "A02" in told[0] and not any("🎉" in t for t in told)
-
-
-def _captured(runtime: Runtime, comment_id: str) -> bool:
-    with runtime.sessions() as session:
-        return session.scalar(select(CfComment.status).where(
-            CfComment.comment_id == comment_id)) is not None
