@@ -261,7 +261,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shoprelay-bench-") as tmp:
         work = Path(tmp)
         if args.rows_to:
-            url = os.environ["SHOPRELAY_TEST_DATABASE_URL"]
+            url = os.environ.get("SHOPRELAY_TEST_DATABASE_SOCKET_URL") \
+                or os.environ["SHOPRELAY_TEST_DATABASE_URL"]
             Path(args.rows_to).write_text(json.dumps(
                 measure("PostgreSQL", url, seconds, args.rounds, work, wrk)))
             return

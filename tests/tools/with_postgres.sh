@@ -50,5 +50,7 @@ as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -o \
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PORT" -U shoprelay shoprelay_test
 
 export SHOPRELAY_TEST_DATABASE_URL="postgresql+psycopg://shoprelay@127.0.0.1:$PORT/shoprelay_test"
+# The same server through its Unix socket, as a database on the same machine is reached.
+export SHOPRELAY_TEST_DATABASE_SOCKET_URL="postgresql+psycopg://shoprelay@/shoprelay_test?host=$DIR&port=$PORT"
 echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') running on port $PORT" >&2
 "$@"
