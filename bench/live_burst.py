@@ -773,7 +773,10 @@ def main() -> None:
         work = Path(tmp)
         try:
             if args.rows_to:
-                row = run("PostgreSQL", os.environ["SHOPRELAY_TEST_DATABASE_URL"], cfg, work)
+                # Through the socket, as a server on the same machine is reached.
+                url = os.environ.get("SHOPRELAY_TEST_DATABASE_SOCKET_URL") \
+                    or os.environ["SHOPRELAY_TEST_DATABASE_URL"]
+                row = run("PostgreSQL", url, cfg, work)
                 Path(args.rows_to).write_text(json.dumps(row))
                 return
             if args.db in ("sqlite", "both"):
