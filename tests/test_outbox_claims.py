@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.relay import outbox
 from bot.relay.worker import SoleSender
@@ -101,6 +102,50 @@ def test_backoff_grows_and_is_capped(attempts: int) -> None:
     assert 0 < delay <= outbox.BACKOFF_CAP
     if attempts > 1:
         assert outbox.backoff_seconds(attempts) >= outbox.backoff_seconds(1) / 2
+
+
+def _show(session: Session, shop_id: int, order_id: int, change: int) -> bool:
+    return outbox.enqueue_coalesced(
+        session, shop_id=shop_id, destination="line", kind="show",
+        payload={"order_id": order_id}, idempotency_key=f"show:{order_id}:{change}",
+        lane=f"line:order:{order_id}")
+
+
+def test_changes_while_a_rendering_job_waits_share_it_and_a_started_one_gets_a_next(
+    runtime: Runtime,
+) -> None:
+    shop_id = runtime.shop_id
+    added = []
+    for change in range(3):  # an order changed three times before its message is sent
+        with runtime.transaction() as session:
+            added.append(_show(session, shop_id, 7, change))
+    with runtime.transaction() as session:
+        added.append(_show(session, shop_id, 8, 0))  # another order: a job of its own
+    assert added == [True, False, False, True]
+    (started, _other) = _claim(runtime, "w1")
+    with runtime.transaction() as session:
+        # The job may already have read the order: this change needs one more.
+        assert _show(session, shop_id, 7, 3)
+        assert not _show(session, shop_id, 7, 4)
+    assert started.payload == {"order_id": 7}
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.lane == "line:order:7")) == 2
+
+
+@pytest.mark.skipif(not os.environ.get("SHOPRELAY_TEST_DATABASE_URL"),
+                    reason="only PostgreSQL lets a claim run beside a writing transaction")
+def test_a_waiting_job_is_not_started_while_a_change_it_will_show_is_being_made(
+    runtime: Runtime,
+) -> None:
+    shop_id = runtime.shop_id
+    with runtime.transaction() as session:
+        _show(session, shop_id, 7, 0)
+    with runtime.transaction() as changing:
+        assert not _show(changing, shop_id, 7, 1)
+        # Started now, the job would render the order without this change.
+        assert _claim(runtime, "w1") == []
+    assert [c.payload for c in _claim(runtime, "w1")] == [{"order_id": 7}]
 
 
 @pytest.mark.skipif(not os.environ.get("SHOPRELAY_TEST_DATABASE_URL"),

@@ -19,7 +19,7 @@ from bot.i18n import _, ngettext
 from bot.orders.catalogue import baht
 from bot.orders.orders import order_totals
 from bot.orders.status import SIGNS, UNSHIPPED, label
-from bot.relay.outbox import enqueue
+from bot.relay.outbox import enqueue_coalesced, lane_for
 from bot.relay.render import CHANNEL_SIGNS, channel_name, customer_name
 from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Order, Shortcut
 
@@ -115,13 +115,15 @@ def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key:
     message of each order not yet shipped, which shows the same shipping details."""
     for conversation_id in session.scalars(select(Conversation.id).where(
             Conversation.customer_id == customer_id, Conversation.card_message_id.is_not(None))):
-        enqueue(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
-                payload={"conversation_id": conversation_id},
-                idempotency_key=f"card:{conversation_id}:{key}", conversation_id=conversation_id)
+        enqueue_coalesced(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
+                          payload={"conversation_id": conversation_id},
+                          idempotency_key=f"card:{conversation_id}:{key}",
+                          lane=lane_for("telegram", conversation_id))
     if not orders:
         return
     for order_id in session.scalars(select(Order.id).where(
             Order.customer_id == customer_id, Order.status.in_(UNSHIPPED))):
-        enqueue(session, shop_id=shop_id, destination="telegram", kind="order_message",
-                payload={"order_id": order_id}, idempotency_key=f"order:{order_id}:card:{key}",
-                lane=f"telegram:order:{order_id}")
+        enqueue_coalesced(session, shop_id=shop_id, destination="telegram", kind="order_message",
+                          payload={"order_id": order_id},
+                          idempotency_key=f"order:{order_id}:card:{key}",
+                          lane=f"telegram:order:{order_id}")

@@ -18,7 +18,7 @@ from bot.relay.card import queue_card_refresh
 from bot.relay.context import WorkerContext
 from bot.relay.errors import SendError
 from bot.relay.order_send import ship_to
-from bot.relay.outbox import Claimed, enqueue
+from bot.relay.outbox import Claimed, enqueue, enqueue_coalesced
 from bot.relay.telegram_client import TopicGone
 from bot.relay.to_admin import NO_PREVIEW, keyboard
 from db.engine import insert_if_absent
@@ -59,10 +59,11 @@ def queue_order_message(session: Session, order: Order, *, repost_in: int | None
     payload: dict[str, object] = {"order_id": order.id}
     if repost_in is not None:
         payload["repost_in"] = repost_in
-    enqueue(session, shop_id=order.shop_id, destination="telegram", kind="order_message",
-            payload=payload,
-            idempotency_key=f"order:{order.id}:{order.revision}:{repost_in or ''}",
-            lane=f"telegram:order:{order.id}")
+    queue = enqueue if repost_in is not None else enqueue_coalesced
+    queue(session, shop_id=order.shop_id, destination="telegram", kind="order_message",
+          payload=payload,
+          idempotency_key=f"order:{order.id}:{order.revision}:{repost_in or ''}",
+          lane=f"telegram:order:{order.id}")
     queue_card_refresh(session, order.shop_id, order.customer_id,
                        key=f"order:{order.id}:{order.revision}", orders=False)
 

@@ -98,6 +98,32 @@ def enqueue_debounced(session: Session, *, shop_id: int, kind: str, payload: dic
                 delay_seconds=wait)
 
 
+
+def enqueue_coalesced(session: Session, *, shop_id: int, destination: str, kind: str,
+                      payload: dict[str, Any], idempotency_key: str, lane: str) -> bool:
+    """`enqueue` for a job that shows what is current when it runs (an order's
+    message, a customer's card): a job just like it still waiting in its lane will
+    show this change too, so none is added. True when added.
+
+    In a live sale every comment changed an order, and each change queued an edit
+    of its message that Telegram's 20 writes a minute took an hour to send. The
+    waiting row is locked until this commits, so the worker cannot start it and
+    read the state from before this change (SQLite: its one writer does the same)."""
+    asked = session.info.setdefault(MEMO, {})  # forgotten on rollback
+    memo_key = ("coalesced", lane, kind, repr(sorted(payload.items())))
+    if asked.get(memo_key):
+        return False
+    asked[memo_key] = True
+    waiting = session.scalars(select(OutboxItem.payload).where(
+        OutboxItem.lane == lane, OutboxItem.kind == kind,
+        # Written out, not bound: the planner uses the partial index of open rows.
+        OutboxItem.status == literal_column("'pending'")).with_for_update())
+    if any(row == payload for row in waiting):
+        return False
+    return enqueue(session, shop_id=shop_id, destination=destination, kind=kind,
+                   payload=payload, idempotency_key=idempotency_key, lane=lane)
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
