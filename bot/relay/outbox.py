@@ -21,13 +21,14 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    event,
     exists,
     literal_column,
     select,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from db.engine import MEMO, insert_if_absent
 from db.models import OUTBOX_OPEN_STATUSES, OutboxItem, utcnow
@@ -77,16 +78,44 @@ def enqueue_debounced(session: Session, *, shop_id: int, kind: str, payload: dic
     """One row per `every`-second slot, run `wait` seconds after the end of the slot:
     asks within a slot share it, so a burst of changes makes one job, not one each.
 
-    A slot whose job has already started (this transaction was slow to get here)
-    gets a job of its own, so what it asks for is never left behind."""
+    The row is written when the transaction commits, not now. Transactions of
+    other worker processes in the same slot write the same key, and each waited
+    for the first to commit from the moment it wrote it: a live sale's routing
+    of comments ran in turns. Rows are written in key order, so two transactions
+    never wait for each other. A savepoint rolled back keeps its asks (a job with
+    nothing to do is harmless); the transaction rolled back drops them."""
+    asked: dict[str, dict[str, Any]] = session.info.setdefault(_DEBOUNCED, {})
+    asked.setdefault(key, {"shop_id": shop_id, "kind": kind, "payload": payload, "key": key,
+                           "lane": lane, "every": every, "destination": destination,
+                           "wait": wait})
+
+
+_DEBOUNCED = "shoprelay.debounced"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_debounced(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    asked = session.info.pop(_DEBOUNCED, None) or {}
+    for key in sorted(asked):
+        _debounced_row(session, **asked[key])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_debounced(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DEBOUNCED, None)  # rolled back (a commit wrote them)
+
+
+def _debounced_row(session: Session, *, shop_id: int, kind: str, payload: dict[str, Any],
+                   key: str, lane: str, every: float, destination: str, wait: float) -> None:
+    """The slot's row; a slot whose job has already started (this transaction was
+    slow to get here) gets a job of its own, so what it asks for is never left behind."""
     now = time.time()
     slot = int(now // every)
     slot_key = f"{key}:{slot}"
     delay = (slot + 1) * every - now + wait
-    asked = session.info.setdefault(MEMO, {})  # forgotten on rollback, like memo()
-    if asked.get(("debounced", slot_key)):
-        return  # asked already in this transaction
-    asked[("debounced", slot_key)] = True
     if enqueue(session, shop_id=shop_id, destination=destination, kind=kind, payload=payload,
                idempotency_key=slot_key, lane=lane, delay_seconds=delay):
         return
@@ -96,7 +125,6 @@ def enqueue_debounced(session: Session, *, shop_id: int, kind: str, payload: dic
         enqueue(session, shop_id=shop_id, destination=destination, kind=kind, payload=payload,
                 idempotency_key=f"{slot_key}:late:{time.time_ns()}", lane=lane,
                 delay_seconds=wait)
-
 
 
 def enqueue_coalesced(session: Session, *, shop_id: int, destination: str, kind: str,
