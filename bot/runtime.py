@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.i18n import set_language
 from db.accept import AcceptWriter
-from db.engine import make_engine, make_sessionmaker, transaction
+from db.engine import KNOWN, KnownRows, make_engine, make_sessionmaker, transaction
 from db.models import Shop
 
 EXTENSION = "shoprelay"
@@ -36,7 +36,7 @@ class Runtime:
         sessions = make_sessionmaker(engine)
         # Code deep inside a transaction (storing a customer message) may need a
         # setting; every session carries them instead of every caller passing them.
-        sessions.configure(info={"settings": settings})
+        sessions.configure(info={"settings": settings, KNOWN: KnownRows()})
         set_language(settings.shop_language)
         return cls(settings=settings, engine=engine, sessions=sessions)
 

@@ -141,6 +141,50 @@ def memo(session: Session, key: Hashable, make: Callable[[], T]) -> T:
     return found
 
 
+KNOWN = "shoprelay.known"
+_AFTER_COMMIT = "shoprelay.after_commit"
+
+
+class KnownRows:
+    """Unique keys of rows that are never deleted, known to exist: shared by a
+    process's sessions (put in their sessionmaker's info under KNOWN), so a
+    guard asked again and again (one private reply per customer and live) stops
+    costing a statement. A key is learnt only once its transaction commits."""
+
+    LIMIT = 100_000  # then start over: a cache, not a record
+
+    def __init__(self) -> None:
+        self.keys: set[Hashable] = set()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self.keys
+
+    def learn_on_commit(self, session: Session, key: Hashable) -> None:
+        session.info.setdefault(_AFTER_COMMIT, []).append(key)
+
+    def _learn(self, keys: list[Hashable]) -> None:
+        if len(self.keys) > self.LIMIT:
+            self.keys.clear()
+        self.keys.update(keys)
+
+
+def known_rows(session: Session) -> KnownRows | None:
+    known: KnownRows | None = session.info.get(KNOWN)
+    return known
+
+
+@event.listens_for(Session, "after_commit")
+def _learn_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its transaction may still roll back
+    keys = session.info.pop(_AFTER_COMMIT, None)
+    known = known_rows(session)
+    if keys and known is not None:
+        known._learn(keys)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, _previous: Any) -> None:
     session.info.pop(MEMO, None)
+    # Even a savepoint's: what it inserted is gone, and which keys were its is not kept.
+    session.info.pop(_AFTER_COMMIT, None)

@@ -357,6 +357,11 @@ def test_a_comment_that_cannot_be_applied_goes_to_the_admins_and_the_rest_go_on(
     with runtime.sessions() as session:
         assert sorted(li.qty for o in session.scalars(select(Order)) for li in o.lines) == [1, 2]
         assert session.scalar(select(Product.reserved)) == 3
+    # Fon's reply, first made in the attempt that failed, is made again by the one that held.
+    for n in (61, 63):
+        replies = fake_graph.wait_for(lambda n=n: fake_graph.texts_to(
+            f"{POST}_{2156484515000000 + n}"))
+        assert "OK" in replies[0]
     # The traceback is in the log for the developers.
     assert [crash.splitlines()[0] for crash in crash_log.crashes] == [
         "CF comment 2 could not be applied; left to the admins"]

@@ -34,7 +34,7 @@ from bot.relay.order_view import queue_order_message
 from bot.relay.outbound import queue_to_customer
 from bot.relay.outbox import Claimed, enqueue, enqueue_debounced
 from bot.relay.policy import COMMENT_CHANNELS, skip_reason
-from db.engine import insert_if_absent, memo
+from db.engine import insert_if_absent, known_rows, memo
 from db.models import (
     AutoSettings,
     CfComment,
@@ -367,9 +367,7 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
         queue_to_customer(session, comment.shop_id, conversation, admin_id=None, text=text,
                           data={"order_id": order.id}, key=f"cf-chat:{comment.id}")
         return
-    if insert_if_absent(session, CfReply, shop_id=comment.shop_id,
-                        customer_id=comment.customer_id, kind="private",
-                        session_key=comment.session_key, created_at=utcnow()) is not None:
+    if _first_reply(session, comment, "private", comment.session_key):
         ending = (fill(auto.private_reply, **_placeholders(session, comment, done))
                   if auto.private_reply else
                   _("ตอบ OK ในแชตนี้เพื่อรับบิลและ QR ชำระเงินนะคะ / Reply OK to get your invoice."))
@@ -394,10 +392,25 @@ def _tell_customer(session: Session, auto: AutoSettings, comment: CfComment,
 
 def _first_today(session: Session, comment: CfComment, kind: str) -> bool:
     """True the first time today this customer gets a `kind` answer on this post."""
-    return insert_if_absent(
-        session, CfReply, shop_id=comment.shop_id, customer_id=comment.customer_id,
-        kind=kind, session_key=f"{comment.post_id}:{utcnow():%Y%m%d}",
-        created_at=utcnow()) is not None
+    return _first_reply(session, comment, kind, f"{comment.post_id}:{utcnow():%Y%m%d}")
+
+
+def _first_reply(session: Session, comment: CfComment, kind: str, session_key: str) -> bool:
+    """True the first time this customer gets a `kind` answer for `session_key`.
+
+    These rows are never deleted (only "invoice" ones are), so one known to exist
+    is not asked for again: in a live sale every comment after a customer's first
+    asked, and the answer was always no."""
+    key = (CfReply.__tablename__, comment.shop_id, comment.customer_id, kind, session_key)
+    known = known_rows(session)
+    if known is not None and key in known:
+        return False
+    first = insert_if_absent(session, CfReply, shop_id=comment.shop_id,
+                             customer_id=comment.customer_id, kind=kind,
+                             session_key=session_key, created_at=utcnow()) is not None
+    if known is not None:
+        known.learn_on_commit(session, key)
+    return first
 
 
 def _placeholders(session: Session, comment: CfComment, done: Applied) -> dict[str, str]:
