@@ -21,6 +21,7 @@ from bot.orders.orders import order_totals
 from bot.orders.status import SIGNS, UNSHIPPED, label
 from bot.relay.outbox import enqueue_coalesced, lane_for
 from bot.relay.render import CHANNEL_SIGNS, channel_name, customer_name
+from db.engine import MEMO, memo
 from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Order, Shortcut
 
 CARD_SHORTCUTS = 3
@@ -109,12 +110,30 @@ def card_buttons(facts: CardFacts) -> Buttons:
     return tuple(rows)
 
 
+CARDS = "cards"
+
+
+def prefetch_cards(session: Session, customer_ids: set[int]) -> None:
+    """Which of these customers' conversations have a card, in one statement, for
+    queue_card_refresh in the rest of the transaction (a live sale asked per comment)."""
+    cards: dict[int, list[int]] = {customer_id: [] for customer_id in customer_ids}
+    for customer_id, conversation_id in session.execute(
+            select(Conversation.customer_id, Conversation.id).where(
+                Conversation.customer_id.in_(customer_ids),
+                Conversation.card_message_id.is_not(None)).order_by(Conversation.id)):
+        cards[customer_id].append(conversation_id)
+    known = session.info.setdefault(MEMO, {})
+    for customer_id, conversation_ids in cards.items():
+        known[(CARDS, customer_id)] = conversation_ids
+
+
 def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str,
                        orders: bool = True) -> None:
     """Edit the card in every topic of this customer (after the change commits), and the
     message of each order not yet shipped, which shows the same shipping details."""
-    for conversation_id in session.scalars(select(Conversation.id).where(
-            Conversation.customer_id == customer_id, Conversation.card_message_id.is_not(None))):
+    for conversation_id in memo(session, (CARDS, customer_id), lambda: list(session.scalars(
+            select(Conversation.id).where(Conversation.customer_id == customer_id,
+                                          Conversation.card_message_id.is_not(None))))):
         enqueue_coalesced(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
                           payload={"conversation_id": conversation_id},
                           idempotency_key=f"card:{conversation_id}:{key}",

@@ -25,9 +25,10 @@ from bot.i18n import _
 from bot.orders.auto import Applied, apply, cancel
 from bot.orders.catalogue import baht
 from bot.orders.cf import Item, Parsed, parse
-from bot.orders.orders import move, order_totals
+from bot.orders.orders import move, order_totals, prefetch_open_orders
 from bot.orders.text import fill
 from bot.relay.batch import profile_taken, remember_profile
+from bot.relay.card import prefetch_cards
 from bot.relay.context import WorkerContext
 from bot.relay.order_send import queue_invoice, queue_notice, reach
 from bot.relay.order_view import queue_order_message
@@ -281,15 +282,18 @@ def _apply_chunk(ctx: WorkerContext, shop_id: int, careful: bool) -> tuple[bool,
 
 
 def _load_together(session: Session, comments: Sequence[CfComment]) -> list[object]:
-    """The chunk's conversations and customers in two statements: telling each
-    customer looked them up one at a time. The caller holds what this returns, so
-    the session's identity map (weak) answers `get` from it for the chunk."""
+    """What the chunk's comments will ask for, a statement for each kind of row:
+    conversations, customers, open orders and which customers have a card. Asked
+    per comment it was most of allocation's round trips. The caller holds what
+    this returns, so the session's identity map (weak) answers `get` from it."""
     if not comments:
         return []
+    customer_ids = {c.customer_id for c in comments}
+    prefetch_cards(session, customer_ids)
     return [*session.scalars(select(Conversation).where(
                 Conversation.id.in_({c.conversation_id for c in comments}))),
-            *session.scalars(select(Customer).where(
-                Customer.id.in_({c.customer_id for c in comments})))]
+            *session.scalars(select(Customer).where(Customer.id.in_(customer_ids))),
+            *prefetch_open_orders(session, customer_ids)]
 
 
 def _apply_alone(session: Session, auto: AutoSettings, comment: CfComment) -> None:
