@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -139,6 +139,17 @@ def memo(session: Session, key: Hashable, make: Callable[[], T]) -> T:
         cache[key] = make()
     found: T = cache[key]
     return found
+
+
+def memo_found(session: Session, key: Hashable) -> Any:
+    """What this transaction's memo holds under `key`; None when nothing."""
+    return session.info.get(MEMO, {}).get(key)
+
+
+def memo_put(session: Session, values: Mapping[Hashable, Any]) -> None:
+    """Values a look-up for many rows found, for `memo` and `memo_found` to answer from
+    in the rest of the transaction. Forgotten on any rollback."""
+    session.info.setdefault(MEMO, {}).update(values)
 
 
 KNOWN = "shoprelay.known"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
@@ -23,7 +23,7 @@ from bot.i18n import _
 from bot.orders.catalogue import STOCK_MODES, CatalogueError
 from bot.orders.money import Totals, totals
 from bot.orders.status import ACTIVE, OPEN, UNSHIPPED, can_move, label, why_not
-from db.engine import MEMO, insert_if_absent
+from db.engine import insert_if_absent, memo_found, memo_put
 from db.models import Order, OrderEvent, OrderLine, Product, utcnow
 
 MAX_QTY = 999
@@ -58,12 +58,17 @@ def open_order(session: Session, shop_id: int, customer_id: int, conversation_id
 
 
 def open_order_of(session: Session, customer_id: int) -> Order | None:
-    known: Order | None = session.info.get(MEMO, {}).get((OPEN_ORDER, customer_id))
+    known: Order | None = memo_found(session, (OPEN_ORDER, customer_id))
     if known is not None and known.status in OPEN:
         return known  # found by prefetch_open_orders, and still open
-    # With its lines in the same statement: asked for every CF comment of a live sale.
-    return session.scalars(select(Order).options(joinedload(Order.lines)).where(
-        Order.customer_id == customer_id, Order.status.in_(OPEN))).unique().first()
+    found = _open_orders(session, Order.customer_id == customer_id)
+    return found[0] if found else None
+
+
+def _open_orders(session: Session, *where: ColumnElement[bool]) -> list[Order]:
+    # With their lines in the same statement: asked for every CF comment of a live sale.
+    return list(session.scalars(select(Order).options(joinedload(Order.lines)).where(
+        *where, Order.status.in_(OPEN))).unique())
 
 
 OPEN_ORDER = "open_order"
@@ -74,11 +79,8 @@ def prefetch_open_orders(session: Session, customer_ids: set[int]) -> list[Order
     the rest of the transaction open_order_of answers from them while they stay
     open (a customer without one is still asked). The caller holds what this
     returns; a rollback forgets them."""
-    found = list(session.scalars(select(Order).options(joinedload(Order.lines)).where(
-        Order.customer_id.in_(customer_ids), Order.status.in_(OPEN))).unique())
-    known = session.info.setdefault(MEMO, {})
-    for order in found:
-        known[(OPEN_ORDER, order.customer_id)] = order
+    found = _open_orders(session, Order.customer_id.in_(customer_ids))
+    memo_put(session, {(OPEN_ORDER, order.customer_id): order for order in found})
     return found
 
 

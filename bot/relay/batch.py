@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.events import InboundEvent
-from db.engine import MEMO, insert_if_absent, insert_ignoring_conflicts
+from db.engine import MEMO, insert_if_absent, insert_ignoring_conflicts, memo_found
 from db.models import Conversation, Customer, Identity, ProcessedEvent, utcnow
 
 # Not in the memo, which a savepoint's rollback forgets: a claim made here is a row
@@ -98,7 +98,7 @@ UNKNOWN: Any = _Unknown()
 def _found(session: Session, kind: str, shop_id: int) -> Any:
     """What prefetch found of one kind for the shop; None when it did not look (or a
     rollback made the memo forget)."""
-    return session.info.get(MEMO, {}).get((kind, shop_id))
+    return memo_found(session, (kind, shop_id))
 
 
 def known_customer(session: Session, shop_id: int, channel: str, external_id: str) -> Any:

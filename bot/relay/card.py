@@ -21,7 +21,7 @@ from bot.orders.orders import order_totals
 from bot.orders.status import SIGNS, UNSHIPPED, label
 from bot.relay.outbox import enqueue_coalesced, lane_for
 from bot.relay.render import CHANNEL_SIGNS, channel_name, customer_name
-from db.engine import MEMO, memo
+from db.engine import memo, memo_put
 from db.models import Admin, Conversation, Customer, CustomerTag, Identity, Order, Shortcut
 
 CARD_SHORTCUTS = 3
@@ -122,9 +122,7 @@ def prefetch_cards(session: Session, customer_ids: set[int]) -> None:
                 Conversation.customer_id.in_(customer_ids),
                 Conversation.card_message_id.is_not(None)).order_by(Conversation.id)):
         cards[customer_id].append(conversation_id)
-    known = session.info.setdefault(MEMO, {})
-    for customer_id, conversation_ids in cards.items():
-        known[(CARDS, customer_id)] = conversation_ids
+    memo_put(session, {(CARDS, customer_id): ids for customer_id, ids in cards.items()})
 
 
 def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str,

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, SessionTransaction, aliased
 
-from db.engine import MEMO, insert_if_absent
+from db.engine import insert_if_absent, memo_found, memo_put
 from db.models import OUTBOX_OPEN_STATUSES, OutboxItem, utcnow
 
 LEASE = timedelta(seconds=120)
@@ -137,11 +137,10 @@ def enqueue_coalesced(session: Session, *, shop_id: int, destination: str, kind:
     of its message that Telegram's 20 writes a minute took an hour to send. The
     waiting row is locked until this commits, so the worker cannot start it and
     read the state from before this change (SQLite: its one writer does the same)."""
-    asked = session.info.setdefault(MEMO, {})  # forgotten on rollback
     memo_key = ("coalesced", lane, kind, repr(sorted(payload.items())))
-    if asked.get(memo_key):
+    if memo_found(session, memo_key):
         return False
-    asked[memo_key] = True
+    memo_put(session, {memo_key: True})
     waiting = session.scalars(select(OutboxItem.payload).where(
         OutboxItem.lane == lane, OutboxItem.kind == kind,
         # Written out, not bound: the planner uses the partial index of open rows.
