@@ -26,7 +26,10 @@ opened: dict[str, Any] = {}  # the process's one connection
 
 def connect(url: str):  # type: ignore[no-untyped-def]
     if url.startswith("postgresql"):
-        return psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+        # Durable before the 200, as the real path's commits are (db.accept).
+        conn = psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+        conn.execute("SET synchronous_commit = on")
+        return conn
     conn = sqlite3.connect(url.removeprefix("sqlite:///") + ".proto", isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
