@@ -8,10 +8,11 @@ topic of that customer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import Session
 
 from bot.commands import Buttons, callback_data
@@ -117,21 +118,26 @@ def prefetch_cards(session: Session, customer_ids: set[int]) -> None:
     """Which of these customers' conversations have a card, in one statement, for
     queue_card_refresh in the rest of the transaction (a live sale asked per comment)."""
     cards: dict[int, list[int]] = {customer_id: [] for customer_id in customer_ids}
-    for customer_id, conversation_id in session.execute(
-            select(Conversation.customer_id, Conversation.id).where(
-                Conversation.customer_id.in_(customer_ids),
-                Conversation.card_message_id.is_not(None)).order_by(Conversation.id)):
+    for customer_id, conversation_id in _card_topics(
+            session, Conversation.customer_id.in_(customer_ids)):
         cards[customer_id].append(conversation_id)
     memo_put(session, {(CARDS, customer_id): ids for customer_id, ids in cards.items()})
+
+
+def _card_topics(session: Session, *where: ColumnElement[bool]) -> Sequence[Row[int, int]]:
+    """(customer id, conversation id) of the conversations with a card, oldest first."""
+    return session.execute(select(Conversation.customer_id, Conversation.id).where(
+        *where, Conversation.card_message_id.is_not(None)).order_by(Conversation.id)).all()
 
 
 def queue_card_refresh(session: Session, shop_id: int, customer_id: int, *, key: str,
                        orders: bool = True) -> None:
     """Edit the card in every topic of this customer (after the change commits), and the
     message of each order not yet shipped, which shows the same shipping details."""
-    for conversation_id in memo(session, (CARDS, customer_id), lambda: list(session.scalars(
-            select(Conversation.id).where(Conversation.customer_id == customer_id,
-                                          Conversation.card_message_id.is_not(None))))):
+    topics = memo(session, (CARDS, customer_id), lambda: [
+        topic for _customer, topic in _card_topics(
+            session, Conversation.customer_id == customer_id)])
+    for conversation_id in topics:
         enqueue_coalesced(session, shop_id=shop_id, destination="telegram", kind="refresh_card",
                           payload={"conversation_id": conversation_id},
                           idempotency_key=f"card:{conversation_id}:{key}",
