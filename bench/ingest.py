@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench/live_sale.py reads the database with db/
 SECRET = "bench-line-secret"
 DESTINATION = "U3f9a1c07d2b84e6a9c5d8e2f4b7a1c30"
 TARGET_RATIO = 0.7
@@ -160,7 +161,6 @@ def run_wrk(wrk: str, url: str, bodies: Path, seconds: float) -> dict[str, Any]:
 
 
 def stored_events(database_url: str) -> int:
-    sys.path.insert(0, str(ROOT))
     from live_sale import waiting_keys
     from sqlalchemy import func, select
 
@@ -261,10 +261,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shoprelay-bench-") as tmp:
         work = Path(tmp)
         if args.rows_to:
-            url = os.environ.get("SHOPRELAY_TEST_DATABASE_SOCKET_URL") \
-                or os.environ["SHOPRELAY_TEST_DATABASE_URL"]
+            from live_sale import postgres_url
+
             Path(args.rows_to).write_text(json.dumps(
-                measure("PostgreSQL", url, seconds, args.rounds, work, wrk)))
+                measure("PostgreSQL", postgres_url(), seconds, args.rounds, work, wrk)))
             return
         if args.db in ("sqlite", "both"):
             rows += measure("SQLite", f"sqlite:///{work}/bench.db", seconds, args.rounds, work,

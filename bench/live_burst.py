@@ -65,6 +65,7 @@ from live_sale import (  # noqa: E402
     customer_queue,
     make_comments,
     outbox_backlog,
+    postgres_url,
     quiet,
     seed,
     stock_for,
@@ -773,10 +774,7 @@ def main() -> None:
         work = Path(tmp)
         try:
             if args.rows_to:
-                # Through the socket, as a server on the same machine is reached.
-                url = os.environ.get("SHOPRELAY_TEST_DATABASE_SOCKET_URL") \
-                    or os.environ["SHOPRELAY_TEST_DATABASE_URL"]
-                row = run("PostgreSQL", url, cfg, work)
+                row = run("PostgreSQL", postgres_url(), cfg, work)
                 Path(args.rows_to).write_text(json.dumps(row))
                 return
             if args.db in ("sqlite", "both"):

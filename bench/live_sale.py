@@ -227,6 +227,13 @@ def expected(comments: list[Comment], stock: dict[str, int]) -> Expected:
 
 # --------------------------------------------------------------------------- the database
 
+def postgres_url() -> str:
+    """The throwaway server of tests/tools/with_postgres.sh, through its socket when
+    it tells one: as a server on the same machine is reached."""
+    return (os.environ.get("SHOPRELAY_TEST_DATABASE_SOCKET_URL")
+            or os.environ["SHOPRELAY_TEST_DATABASE_URL"])
+
+
 def waiting_keys(engine: Engine) -> list[str]:
     """Event keys a webhook accepted that the worker has not taken yet: in the
     accepted_events table on PostgreSQL, in the inbox file beside SQLite's."""

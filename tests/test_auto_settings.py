@@ -16,7 +16,15 @@ from bot.relay import cf_expire
 from bot.relay.cf_expire import queue_expiry
 from bot.relay.worker import Worker
 from bot.runtime import Runtime
-from db.models import AutoSettings, CfComment, Order, OutboxItem, Product, Waitlist
+from db.models import (
+    OUTBOX_OPEN_STATUSES,
+    AutoSettings,
+    CfComment,
+    Order,
+    OutboxItem,
+    Product,
+    Waitlist,
+)
 from tests.helpers import post_meta
 from tests.test_auto_invoice import comment, digest
 from tests.test_orders import add_products, say
@@ -175,7 +183,7 @@ def _nothing_pending_for_comments(runtime: Runtime) -> bool:
     with runtime.sessions() as session:
         return not session.scalars(select(OutboxItem.id).where(
             OutboxItem.destination == "facebook_comment",
-            OutboxItem.status.in_(("pending", "sending")))).first()
+            OutboxItem.status.in_(OUTBOX_OPEN_STATUSES))).first()
 
 
 def test_a_waiting_list_notice_never_asks_for_a_second_private_reply_to_a_comment(
