@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from bot.relay.context import WorkerContext
 from bot.relay.store import drain_accepted
 from bot.relay.worker import process_one
 from bot.runtime import Runtime
+from db.models import Identity
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -235,3 +237,12 @@ def route_accepted(runtime: Runtime) -> int:
     finally:
         ctx.close()
     return routed
+
+
+def known_on_messenger(runtime: Runtime, psid: str) -> bool:
+    """Whether the worker has tied this Messenger id to a customer (it learns it from
+    Meta's answer to a private reply). A real customer reads the reply before
+    answering it, so a test's answer waits for this."""
+    with runtime.sessions() as session:
+        return session.scalar(select(Identity.customer_id).where(
+            Identity.channel == "messenger", Identity.external_id == psid)) is not None

@@ -31,7 +31,14 @@ from db.models import (
     Waitlist,
     utcnow,
 )
-from tests.helpers import ADMIN_CHAT_ID, SOMCHAI, fb_comment, meta_message, post_meta
+from tests.helpers import (
+    ADMIN_CHAT_ID,
+    SOMCHAI,
+    fb_comment,
+    known_on_messenger,
+    meta_message,
+    post_meta,
+)
 from tests.test_inbox import _answer_to, _labels, _press, _say
 from tests.test_orders import add_products, line_topic, say
 
@@ -98,6 +105,7 @@ def test_a_live_sale_gives_the_last_unit_to_the_first_writer_and_tells_each_once
     assert "A01×1 · ฿390" in (listed.text or "") and _labels(listed) == ["Open #1"]
 
     # The customer answers the private reply in Messenger: the invoice follows there.
+    fake_graph.wait_for(lambda: known_on_messenger(runtime, "24681357924681357"))
     fake_graph.add_messenger_user("24681357924681357", "Fon", "S.")
     fake_graph.customer_wrote("24681357924681357")
     assert post_meta(client, meta_message("OK", sender="24681357924681357")).status_code == 200
@@ -239,7 +247,9 @@ def test_invoices_at_the_end_of_the_live_and_later_additions_gathered(
     private = fake_graph.wait_for(lambda: fake_graph.texts_to(first_id))
     assert "ทักแชทพิมพ์ OK นะคะคุณFon (#1)" in private[0] and "฿390" in private[0]
 
-    # The customer answers during the live: the invoice is owed, not sent yet.
+    # The customer answers during the live, once the worker has recorded the reply it
+    # sent (as in a real chat): the invoice is owed, not sent yet.
+    fake_graph.wait_for(lambda: known_on_messenger(runtime, psid))
     fake_graph.add_messenger_user(psid, "Fon", "S.")
     fake_graph.customer_wrote(psid)
     assert post_meta(client, meta_message("OK", sender=psid)).status_code == 200

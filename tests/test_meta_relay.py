@@ -22,6 +22,7 @@ from tests.helpers import (
     SOMSRI,
     fb_comment,
     ig_comment,
+    known_on_messenger,
     meta_message,
     post_meta,
     post_telegram,
@@ -215,7 +216,7 @@ def test_the_answer_to_a_private_reply_is_pointed_to_from_the_comment_topic(
     fake_graph.wait_for(lambda: fake_graph.texts_to(comment_id))
     # The customer answers once the worker has recorded the reply it sent (Meta's
     # answer names their Messenger id); a real customer reads it first.
-    fake_graph.wait_for(lambda: _known_on_messenger(runtime, SOMSRI))
+    fake_graph.wait_for(lambda: known_on_messenger(runtime, SOMSRI))
     assert post_meta(client, meta_message("ขอราคาหน่อยค่ะ")).status_code == 200
     pointer = fake_telegram.wait_for(
         lambda: [t for t in _texts(fake_telegram, thread) if "answered the private reply" in t])
@@ -223,12 +224,6 @@ def test_the_answer_to_a_private_reply_is_pointed_to_from_the_comment_topic(
     # The answer is the same customer's direct conversation, not a stranger's.
     direct = fake_telegram.wait_for(lambda: fake_telegram.topic_named("💬 Pimchanok Srisuk #2"))
     assert direct
-
-
-def _known_on_messenger(runtime: Runtime, psid: str) -> bool:
-    with runtime.sessions() as session:
-        return session.scalar(select(Identity.customer_id).where(
-            Identity.channel == "messenger", Identity.external_id == psid)) is not None
 
 
 def test_rate_limited_graph_calls_are_retried(
