@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.events import InboundEvent
-from db.engine import MEMO, insert_if_absent, insert_ignoring_conflicts, memo_found
+from db.engine import insert_if_absent, insert_ignoring_conflicts, memo, memo_found
 from db.models import Conversation, Customer, Identity, ProcessedEvent, utcnow
 
 # Not in the memo, which a savepoint's rollback forgets: a claim made here is a row
@@ -46,10 +46,10 @@ def prefetch(session: Session, shop_id: int, events: Iterable[InboundEvent]) -> 
     claims: dict[tuple[str, str], bool] = session.info.setdefault(CLAIMS, {})
     claims.update({key: key in new for key in ids})
 
-    memo: dict[Any, Any] = session.info.setdefault(MEMO, {})
-    identities = memo.setdefault((IDENTITIES, shop_id), {})
-    conversations = memo.setdefault((CONVERSATIONS, shop_id), {})
-    profiled: set[int] = memo.setdefault((PROFILED, shop_id), set())
+    identities: dict[tuple[str, str], int | None] = memo(session, (IDENTITIES, shop_id), dict)
+    conversations: dict[tuple[str, str], Conversation | None] = memo(
+        session, (CONVERSATIONS, shop_id), dict)
+    profiled: set[int] = memo(session, (PROFILED, shop_id), set)
     for channel, external_ids in _by_channel((e.channel, e.customer_external_id)
                                              for e in events).items():
         found = {external_id: (customer_id, fetched) for external_id, customer_id, fetched in
